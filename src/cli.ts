@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+import cluster from 'node:cluster';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type Config, type SettingKey } from './config';
+import { isCoreError } from './core';
+import { startServer } from './server';
+import { StoreFault } from './store/errors';
+import * as admin from './cli/admin-commands';
+import { CliError } from './cli/errors';
+import { passwordFromStdin, promptNewPassword } from './cli/password';
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function wholeNumber(min: number, max: number) {
+  return (value: string): string => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+async function newPassword(fromStdin: boolean): Promise<string> {
+  return fromStdin ? passwordFromStdin() : promptNewPassword();
+}
+
+function config(overrides: Partial<Record<SettingKey, string>> = {}): Config {
+  return loadConfig(process.env, overrides);
+}
+
+async function serve(options: { port?: string; host?: string; workers: string }): Promise<void> {
+  const settings = config({ PORT: options.port, HOST: options.host });
+  const workers = Number(options.workers);
+  const announceAdmin = (password: string) =>
+    print(
+      `Created the account "admin" with the password: ${password}\n` +
+        'It is shown only this once. Change it with: dualgate user passwd admin',
+    );
+
+  if (workers > 1 && cluster.isPrimary) {
+    // The primary prepares the database once (migrations, first admin) so workers do not race for it.
+    await admin.withCore(settings, async (core) => {
+      const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
+      if (password !== undefined) announceAdmin(password);
+    });
+    let stopping = false;
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (!stopping) {
+        process.stderr.write(`dualgate: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+        cluster.fork();
+      } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+        process.exit(0);
+      }
+    });
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    return;
+  }
+
+  const running = await startServer(settings, { onAdminCreated: announceAdmin });
+  const stop = () => {
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function program(): Command {
+  const root = new Command('dualgate')
+    .description('SOAP and JSON session gateway: Zato, netFORUM xWeb and Crafter Studio doors over one session core')
+    .exitOverride()
+    .showHelpAfterError(false);
+
+  root
+    .command('serve')
+    .description('serve every door over HTTP')
+    .option('--port <n>', 'port to listen on (0 picks a free one); overrides PORT', wholeNumber(0, 65535))
+    .option('--host <h>', 'address to listen on; overrides HOST')
+    .addOption(new Option('--workers <n>', 'worker processes sharing the port and the database').default('1').argParser(wholeNumber(1, 64)))
+    .action(serve);
+
+  const user = root.command('user').description('manage accounts');
+  user
+    .command('add <username>')
+    .description('create an account (the password is prompted for without echo)')
+    .option('--password-stdin', 'read the password from standard input')
+    .addOption(new Option('--role <role>', 'the account role').choices(['user', 'integrator', 'admin']).default('user'))
+    .option('--first-name <text>')
+    .option('--last-name <text>')
+    .option('--email <text>')
+    .option('--ttl <seconds>', 'idle session TTL for this account', wholeNumber(1, 315_360_000))
+    .action(async (username: string, o: { passwordStdin?: boolean } & admin.NewUserOptions) => {
+      const settings = config();
+      const password = await newPassword(Boolean(o.passwordStdin));
+      print(await admin.withCore(settings, (core) => admin.addUser(core, username, password, o)));
+    });
+  user
+    .command('passwd <username>')
+    .description("change an account's password")
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (username: string, o: { passwordStdin?: boolean }) => {
+      const settings = config();
+      const password = await newPassword(Boolean(o.passwordStdin));
+      print(await admin.withCore(settings, (core) => admin.changePassword(core, username, password)));
+    });
+  user
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => print(await admin.withCore(config(), (core) => admin.listUsers(core, Boolean(o.json)))));
+  user
+    .command('delete <username>')
+    .description('delete an account and end its sessions')
+    .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.deleteUser(core, username))));
+  user
+    .command('lock <username>')
+    .description('lock an account until it is unlocked')
+    .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.lockUser(core, username))));
+  user
+    .command('unlock <username>')
+    .description('unlock an account and clear its failed log-ins')
+    .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.unlockUser(core, username))));
+
+  const session = root.command('session').description('inspect and end sessions');
+  session
+    .command('list')
+    .description('list live sessions')
+    .option('--user <username>', 'only this user\'s')
+    .option('--json', 'print JSON')
+    .action(async (o: { user?: string; json?: boolean }) =>
+      print(await admin.withCore(config(), (core) => admin.listSessions(core, o.user, Boolean(o.json)))),
+    );
+  session
+    .command('revoke <session-id>')
+    .description('end a session at every door')
+    .action(async (id: string) => print(await admin.withCore(config(), (core) => admin.revokeSession(core, id))));
+  session
+    .command('purge')
+    .description('delete sessions that ended longer ago than the retention')
+    .action(async () => print(await admin.withCore(config(), (core) => admin.purgeSessions(core))));
+
+  return root;
+}
+
+/** One clear line on stderr and a non-zero exit; the stack only when DUALGATE_DEBUG is set. */
+function fail(err: unknown): never {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  const known = err instanceof ConfigError || err instanceof CliError || err instanceof StoreFault || isCoreError(err);
+  const message = known ? (err as Error).message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+  process.stderr.write(`dualgate: ${message}\n`);
+  if (!known && process.env.DUALGATE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  process.exit(1);
+}
+
+if (cluster.isWorker) {
+  serve({ workers: '1', port: process.env.PORT, host: process.env.HOST }).catch(fail);
+} else {
+  program().parseAsync(process.argv).catch(fail);
+}

@@ -1,0 +1,133 @@
+import type { Config } from '../config';
+import { createCore, NotFound, type Core } from '../core';
+import { cliContext } from '../core/context';
+import { openSqliteStore } from '../store/sqlite';
+import type { SessionRow } from '../store/types';
+import { CliError } from './errors';
+
+/** Far enough ahead that `user lock` means "until unlocked". */
+const LOCKED_FOR_GOOD = Date.UTC(9999, 11, 31);
+
+/** Runs `work` against the core on the configured database, closing it afterwards. */
+export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
+  const store = openSqliteStore({ path: config.dbPath, synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs });
+  const core = await createCore(store, {
+    bcryptCost: config.bcryptCost,
+    jwtSecret: config.jwtSecret,
+    idleTtl: config.sessionTtl,
+    maxAge: config.sessionMaxAge,
+    retention: config.sessionRetention,
+    lockoutThreshold: config.lockoutThreshold,
+    lockoutMinutes: config.lockoutMinutes,
+  });
+  try {
+    return await work(core);
+  } finally {
+    await core.close();
+  }
+}
+
+async function accountId(core: Core, username: string): Promise<number> {
+  const account = await core.accounts.findByUsername(username);
+  if (!account) throw new NotFound(`no such user: ${username}`);
+  return account.id;
+}
+
+export interface NewUserOptions {
+  role?: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  ttl?: string;
+}
+
+export async function addUser(core: Core, username: string, password: string, options: NewUserOptions): Promise<string> {
+  const account = await core.accounts.create(
+    {
+      username,
+      password,
+      role: options.role,
+      firstName: options.firstName,
+      lastName: options.lastName,
+      email: options.email,
+      ttl: options.ttl,
+    },
+    cliContext,
+  );
+  return `created ${account.role} ${account.username} (id ${account.id}, customer key ${account.customerKey})`;
+}
+
+export async function changePassword(core: Core, username: string, password: string): Promise<string> {
+  await core.accounts.setPassword(await accountId(core, username), password, cliContext);
+  return `password changed for ${username}`;
+}
+
+export async function deleteUser(core: Core, username: string): Promise<string> {
+  await core.accounts.remove(await accountId(core, username), cliContext);
+  return `deleted ${username} and ended its sessions`;
+}
+
+export async function lockUser(core: Core, username: string): Promise<string> {
+  await core.accounts.lock(await accountId(core, username), LOCKED_FOR_GOOD, cliContext);
+  return `locked ${username}`;
+}
+
+export async function unlockUser(core: Core, username: string): Promise<string> {
+  await core.accounts.unlock(await accountId(core, username), cliContext);
+  return `unlocked ${username}`;
+}
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+export async function listUsers(core: Core, json: boolean): Promise<string> {
+  const now = core.clock.now();
+  const accounts = await core.accounts.list();
+  if (json) return JSON.stringify(accounts, null, 2);
+  return table(
+    ['id', 'username', 'role', 'active', 'locked', 'ttl', 'customer_key'],
+    accounts.map((a) => [
+      String(a.id),
+      a.username,
+      a.role,
+      a.isActive ? 'yes' : 'no',
+      a.lockedUntil !== null && a.lockedUntil > now ? `until ${iso(a.lockedUntil)}` : 'no',
+      a.ttl === null ? '-' : String(a.ttl),
+      a.customerKey,
+    ]),
+  );
+}
+
+export async function listSessions(core: Core, user: string | undefined, json: boolean): Promise<string> {
+  const sessions = await core.sessions.list({ username: user, alive: true });
+  if (json) return JSON.stringify(sessions, null, 2);
+  return table(
+    ['id', 'user', 'door', 'created', 'last seen', 'idle expiry', 'absolute expiry', 'client ip'],
+    sessions.map((s: SessionRow) => [
+      s.id,
+      s.username,
+      s.door,
+      iso(s.createdAt),
+      iso(s.lastSeenAt),
+      iso(s.idleExpiresAt),
+      iso(s.absoluteExpiresAt),
+      s.clientIp ?? '-',
+    ]),
+  );
+}
+
+export async function revokeSession(core: Core, id: string): Promise<string> {
+  const outcome = await core.sessions.revoke(id, 'revoked by operator', cliContext);
+  if (outcome === 'unknown') throw new CliError(`no such session: ${id}`);
+  return outcome === 'revoked' ? `revoked session ${id}` : `session ${id} had already ended`;
+}
+
+export async function purgeSessions(core: Core): Promise<string> {
+  return `purged ${await core.sessions.purge()} ended sessions`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  if (rows.length === 0) return '(none)';
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}

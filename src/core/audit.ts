@@ -1,0 +1,52 @@
+import type { Clock } from './clock';
+import type { RequestContext } from './context';
+import type { Store, StoredAuditRow } from '../store/types';
+
+export type AuditEvent =
+  | 'login'
+  | 'logout'
+  | 'renew'
+  | 'lockout'
+  | 'revoke'
+  | 'account-create'
+  | 'account-edit'
+  | 'account-password'
+  | 'account-delete'
+  | 'account-lock'
+  | 'account-unlock';
+
+export interface AuditEntry {
+  event: AuditEvent;
+  outcome: 'ok' | 'failed';
+  username?: string | null;
+  sessionId?: string | null;
+  /** Why, in a word or two ("bad-password", "expired"); never a password or token. */
+  detail?: string | null;
+}
+
+/** The append-only record of who logged in, out, was locked, and which admin changed what. */
+export class AuditLog {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  record(ctx: RequestContext, entry: AuditEntry): Promise<void> {
+    const detail = ctx.actor ? [entry.detail, `by ${ctx.actor}`].filter(Boolean).join(' ') : entry.detail;
+    return this.store.appendAudit({
+      at: this.clock.now(),
+      cid: ctx.cid,
+      event: entry.event,
+      username: entry.username ?? null,
+      sessionId: entry.sessionId ?? null,
+      door: ctx.door,
+      clientIp: ctx.clientIp ?? null,
+      outcome: entry.outcome,
+      detail: detail ?? null,
+    });
+  }
+
+  recent(limit: number): Promise<StoredAuditRow[]> {
+    return this.store.listAudit(limit);
+  }
+}

@@ -1,0 +1,12 @@
+/** Who is asking, as far as the core needs to know: for audit rows and session records. */
+export interface RequestContext {
+  cid: string | null;
+  door: string;
+  clientIp?: string | null;
+  userAgent?: string | null;
+  /** The admin (or CLI operator) behind an account change, for the audit row. */
+  actor?: string | null;
+}
+
+/** The context of a command typed at the CLI. */
+export const cliContext: RequestContext = { cid: null, door: 'cli', actor: 'cli' };

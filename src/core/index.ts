@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../store/types';
+import { Accounts } from './accounts';
+import { AuditLog } from './audit';
+import { systemClock, type Clock } from './clock';
+import { PasswordHasher } from './credentials';
+import { Sessions, type SessionSettings } from './sessions';
+import { TokenMint } from './tokens';
+import { guardStore } from './guarded-store';
+
+export interface CoreSettings extends SessionSettings {
+  bcryptCost: number;
+  /** From DUALGATE_JWT_SECRET; absent: generated once and kept in the database. */
+  jwtSecret?: string;
+}
+
+export interface Core {
+  accounts: Accounts;
+  sessions: Sessions;
+  audit: AuditLog;
+  clock: Clock;
+  /** Answers when the store answers; throws `StoreUnavailable` when it does not. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createCore(rawStore: Store, settings: CoreSettings, clock: Clock = systemClock): Promise<Core> {
+  const store = guardStore(rawStore);
+  const jwtSecret = settings.jwtSecret ?? (await store.secret('jwt', randomBytes(48).toString('base64url')));
+  const hasher = new PasswordHasher(settings.bcryptCost);
+  const audit = new AuditLog(store, clock);
+  return {
+    accounts: new Accounts(store, hasher, audit, clock),
+    sessions: new Sessions(store, hasher, new TokenMint(jwtSecret), audit, clock, settings),
+    audit,
+    clock,
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+export * from './errors';
+export type { RequestContext } from './context';
+export type { Account } from './accounts';
+export type { Issued, LiveSession, LoginOptions } from './sessions';

@@ -1,0 +1,251 @@
+import type { AccountRow, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import { publicAccount, type Account } from './accounts';
+import type { AuditLog } from './audit';
+import type { Clock } from './clock';
+import type { RequestContext } from './context';
+import { PasswordHasher, requirePassword, requireUsername } from './credentials';
+import { AccountLocked, InvalidCredentials, InvalidToken, TokenExpired } from './errors';
+import { hashToken, newSessionId, TokenMint } from './tokens';
+
+export interface SessionSettings {
+  /** Idle seconds, when neither the account nor the door says otherwise. */
+  idleTtl: number;
+  /** Absolute seconds a session may live. */
+  maxAge: number;
+  lockoutThreshold: number;
+  lockoutMinutes: number;
+  /** Seconds an ended session is kept before purging. */
+  retention: number;
+}
+
+export interface LoginOptions {
+  kind: TokenKind;
+  /** Only these roles may log in here; others get the same error as a wrong password. */
+  roles?: readonly Role[];
+  /** Idle seconds for this door's sessions; the account's own ttl still wins. */
+  idleTtl?: number;
+  /** Absolute seconds for this door's sessions (capped by the core's maximum). */
+  maxAge?: number;
+  /** Renew this session instead of opening another, if it is the same account's and alive. */
+  renewToken?: string;
+}
+
+export interface LiveSession {
+  session: SessionRow;
+  account: Account;
+  token: TokenRow;
+}
+
+export interface Issued {
+  token: string;
+  session: SessionRow;
+  account: Account;
+}
+
+/** Idle-expiry writes closer together than this are skipped: the expiry is exact to within a second. */
+const TOUCH_GRANULARITY_MS = 1000;
+
+export class Sessions {
+  constructor(
+    private readonly store: Store,
+    private readonly hasher: PasswordHasher,
+    private readonly mint: TokenMint,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly settings: SessionSettings,
+  ) {}
+
+  /** Checks credentials and opens a session (or renews `renewToken`'s), answering with its new token. */
+  async login(username: unknown, password: unknown, options: LoginOptions, ctx: RequestContext): Promise<Issued> {
+    const name = requireUsername(username);
+    const secret = requirePassword(password);
+    const account = await this.checkCredentials(name, secret, options.roles, ctx);
+
+    if (options.renewToken !== undefined) {
+      const renewable = await this.liveByToken(options.renewToken).catch(() => undefined);
+      if (renewable && renewable.session.accountId === account.id) {
+        const token = await this.rotate(renewable, 0);
+        await this.audit.record(ctx, { event: 'renew', outcome: 'ok', username: name, sessionId: renewable.session.id });
+        return { token, session: renewable.session, account: publicAccount(account) };
+      }
+    }
+
+    const now = this.clock.now();
+    const idleTtl = account.ttl ?? options.idleTtl ?? this.settings.idleTtl;
+    const maxAge = Math.min(options.maxAge ?? this.settings.maxAge, this.settings.maxAge);
+    const session: SessionRow = {
+      id: newSessionId(),
+      accountId: account.id,
+      username: account.username,
+      door: ctx.door,
+      createdAt: now,
+      lastSeenAt: now,
+      idleTtl,
+      idleExpiresAt: now + idleTtl * 1000,
+      absoluteExpiresAt: now + maxAge * 1000,
+      revokedAt: null,
+      revokeReason: null,
+      clientIp: ctx.clientIp ?? null,
+      userAgent: ctx.userAgent ?? null,
+    };
+    const token = this.mint.mint(options.kind, {
+      username: account.username,
+      sessionId: session.id,
+      issuedAt: now,
+      expiresAt: session.absoluteExpiresAt,
+    });
+    await this.store.createSession(session, { hash: hashToken(token), kind: options.kind, createdAt: now });
+    await this.audit.record(ctx, { event: 'login', outcome: 'ok', username: name, sessionId: session.id });
+    return { token, session, account: publicAccount(account) };
+  }
+
+  /** The live session behind `token`, its idle expiry moved forward; else `InvalidToken` or `TokenExpired`. */
+  async verify(token: unknown): Promise<LiveSession> {
+    const live = await this.liveByToken(token);
+    const now = this.clock.now();
+    if (now - live.session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
+      const idleExpiresAt = now + live.session.idleTtl * 1000;
+      await this.store.touchSession(live.session.id, now, idleExpiresAt);
+      live.session = { ...live.session, lastSeenAt: now, idleExpiresAt };
+    }
+    return live;
+  }
+
+  /**
+   * A new token for `token`'s session. The old one stops working after `graceSeconds` (0: at once), so
+   * concurrent calls that still carry it do not fail.
+   */
+  async renew(token: unknown, ctx: RequestContext, graceSeconds = 0): Promise<Issued> {
+    const live = await this.liveByToken(token);
+    const next = await this.rotate(live, graceSeconds);
+    await this.audit.record(ctx, { event: 'renew', outcome: 'ok', username: live.session.username, sessionId: live.session.id });
+    return { token: next, session: live.session, account: live.account };
+  }
+
+  /**
+   * Ends the whole session behind `token`, whichever door issued it. A token whose session already ended is
+   * fine (nothing to do, as RFC 7009 has it); a token this server never issued is `InvalidToken`.
+   */
+  async logout(token: unknown, ctx: RequestContext): Promise<{ ended: boolean }> {
+    const found = await this.lookup(token);
+    if (!found) throw new InvalidToken();
+    const { session } = found;
+    const ended = await this.store.revokeSession(session.id, this.clock.now(), 'logout');
+    await this.audit.record(ctx, {
+      event: 'logout',
+      outcome: 'ok',
+      username: session.username,
+      sessionId: session.id,
+      detail: ended ? null : 'already ended',
+    });
+    return { ended };
+  }
+
+  /** Ends a session by id (operators): whether it was ended now, had ended already, or never existed. */
+  async revoke(sessionId: string, reason: string, ctx: RequestContext): Promise<'revoked' | 'already-ended' | 'unknown'> {
+    const session = await this.store.findSession(sessionId);
+    if (!session) return 'unknown';
+    if (!(await this.store.revokeSession(sessionId, this.clock.now(), reason))) return 'already-ended';
+    await this.audit.record(ctx, { event: 'revoke', outcome: 'ok', username: session.username, sessionId, detail: reason });
+    return 'revoked';
+  }
+
+  list(filter: Omit<SessionFilter, 'aliveAt'> & { alive?: boolean }): Promise<SessionRow[]> {
+    const { alive, ...rest } = filter;
+    return this.store.listSessions({ ...rest, aliveAt: alive ? this.clock.now() : undefined });
+  }
+
+  /** Deletes sessions that ended more than the retention ago, `batch` rows a statement; how many in all. */
+  async purge(batch = 500): Promise<number> {
+    const before = this.clock.now() - this.settings.retention * 1000;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.store.purgeSessions(before, batch);
+      total += deleted;
+      if (deleted < batch) return total;
+      // Let requests waiting on the event loop run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  isAlive(session: SessionRow, now = this.clock.now()): boolean {
+    return session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now;
+  }
+
+  private async checkCredentials(
+    username: string,
+    password: string,
+    roles: readonly Role[] | undefined,
+    ctx: RequestContext,
+  ): Promise<AccountRow> {
+    const account = await this.store.findAccountByUsername(username);
+    const failed = async (detail: string): Promise<never> => {
+      await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail });
+      throw new InvalidCredentials();
+    };
+    if (!account) {
+      await this.hasher.spendCompare(password);
+      return failed('unknown user');
+    }
+    const now = this.clock.now();
+    if (account.lockedUntil !== null && account.lockedUntil > now) {
+      await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail: 'locked' });
+      throw new AccountLocked(account.lockedUntil);
+    }
+    if (!(await this.hasher.matches(password, account.passwordHash))) {
+      const lockUntil = now + this.settings.lockoutMinutes * 60_000;
+      const count = await this.store.recordLoginFailure(account.id, now, this.settings.lockoutThreshold, lockUntil);
+      if (count.lockedUntil === lockUntil) {
+        await this.audit.record(ctx, { event: 'lockout', outcome: 'ok', username, detail: `${count.failedLogins} failures` });
+      }
+      return failed('bad password');
+    }
+    if (!account.isActive) return failed('inactive');
+    if (roles && !roles.includes(account.role)) return failed(`role ${account.role}`);
+    if (account.failedLogins > 0 || account.lockedUntil !== null) await this.store.clearLoginFailures(account.id, now);
+    return account;
+  }
+
+  /** The token's row and session when this server issued it; undefined when it never did. */
+  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+    if (typeof token !== 'string') return undefined;
+    try {
+      this.mint.assertIssuable(token);
+    } catch {
+      return undefined;
+    }
+    return this.store.findToken(hashToken(token));
+  }
+
+  private async liveByToken(token: unknown): Promise<LiveSession> {
+    const found = await this.lookup(token);
+    if (!found) throw new InvalidToken();
+    const now = this.clock.now();
+    if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {
+      throw new TokenExpired();
+    }
+    const account = found.session.accountId === null ? undefined : await this.store.findAccountById(found.session.accountId);
+    if (!account) throw new TokenExpired();
+    return { session: found.session, token: found.token, account: publicAccount(account) };
+  }
+
+  private async rotate(live: LiveSession, graceSeconds: number): Promise<string> {
+    const now = this.clock.now();
+    const { session } = live;
+    const token = this.mint.mint(live.token.kind, {
+      username: session.username,
+      sessionId: session.id,
+      issuedAt: now,
+      expiresAt: session.absoluteExpiresAt,
+    });
+    const idleExpiresAt = now + session.idleTtl * 1000;
+    await this.store.rotateToken(
+      live.token.hash,
+      { hash: hashToken(token), sessionId: session.id, kind: live.token.kind, createdAt: now },
+      now + graceSeconds * 1000,
+      { lastSeenAt: now, idleExpiresAt },
+    );
+    live.session = { ...session, lastSeenAt: now, idleExpiresAt };
+    return token;
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { TokenKind } from '../store/types';
+import { InvalidToken } from './errors';
+
+/** The only algorithm dualgate signs or accepts; pinned on every verify. */
+const JWT_ALGORITHM = 'HS256' as const;
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const COOKIE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** What the database keeps instead of a token: its SHA-256. */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The kind a presented token has by its shape, so any door can end a session opened at another. */
+export function kindOf(token: string): TokenKind | undefined {
+  if (UUID_V4.test(token)) return 'guid';
+  if (COOKIE_TOKEN.test(token)) return 'cookie';
+  if (token.length <= 4096 && JWT_SHAPE.test(token)) return 'jwt';
+  return undefined;
+}
+
+export interface JwtClaims {
+  username: string;
+  sessionId: string;
+  /** Epoch ms; becomes `exp`. */
+  expiresAt: number;
+  /** Epoch ms; becomes `iat`. */
+  issuedAt: number;
+}
+
+export class TokenMint {
+  constructor(private readonly jwtSecret: string) {}
+
+  mint(kind: TokenKind, claims: JwtClaims): string {
+    switch (kind) {
+      case 'guid':
+        return randomUUID();
+      case 'cookie':
+        return randomBytes(32).toString('base64url');
+      case 'jwt':
+        return jwt.sign(
+          {
+            sub: claims.username,
+            sid: claims.sessionId,
+            jti: randomBytes(16).toString('hex'),
+            iat: Math.floor(claims.issuedAt / 1000),
+            exp: Math.ceil(claims.expiresAt / 1000),
+          },
+          this.jwtSecret,
+          { algorithm: JWT_ALGORITHM },
+        );
+    }
+  }
+
+  /**
+   * Checks that this server could have issued `token`, without deciding whether its session still lives:
+   * that is the session row's word. An expired JWT still passes here (its session row says it is dead);
+   * a forged, re-signed or `alg: none` one does not.
+   */
+  assertIssuable(token: string): TokenKind {
+    const kind = kindOf(token);
+    if (!kind) throw new InvalidToken();
+    if (kind === 'jwt') {
+      try {
+        const claims = jwt.verify(token, this.jwtSecret, {
+          algorithms: [JWT_ALGORITHM],
+          ignoreExpiration: true,
+        });
+        if (typeof claims !== 'object' || typeof claims.sid !== 'string' || typeof claims.jti !== 'string') {
+          throw new InvalidToken();
+        }
+      } catch {
+        throw new InvalidToken();
+      }
+    }
+    return kind;
+  }
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { Router, type Request, type Response } from 'express';
+import type { RequestContext } from '../../core';
+import { readBody } from '../body';
+import { baseUrlOf } from '../client';
+import { requestContext } from '../context';
+import { RequestError } from '../request-errors';
+import { escapeXml } from './markup';
+import { readEnvelope, type SoapRequest } from './envelope';
+import { parseUntrustedXml } from './guard';
+
+/** One call as a SOAP operation handler sees it. */
+export interface SoapCall {
+  req: Request;
+  res: Response;
+  ctx: RequestContext;
+  cid: string;
+  /** The endpoint's own URL as the client reached it (xWeb faults name it as `faultactor`). */
+  endpointUrl: string;
+  /** Set once dispatch has found the operation. */
+  operation?: string;
+}
+
+export interface SoapOperation {
+  name: string;
+  soapAction: string;
+  /** Local name of the body element, in the door's namespace. */
+  requestElement: string;
+  /** Answers the whole response envelope. */
+  handle(request: SoapRequest, call: SoapCall): Promise<string>;
+}
+
+export interface SoapDoor {
+  door: string;
+  namespace: string;
+  path: string;
+  wsdlFile: string;
+  operations: readonly SoapOperation[];
+  xmlLimit: number;
+  /** Renders any error, the core's, the request's or an unexpected one, as this door's fault. */
+  fault(err: unknown, call: SoapCall): { status: number; xml: string };
+}
+
+const XML_TYPE = 'text/xml; charset=utf-8';
+
+/** Answers `?wsdl` (any case) on GET: the door's WSDL with its soap:address set to where the client came from. */
+export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: Request, res: Response) => void {
+  const wsdl = readFileSync(door.wsdlFile, 'utf8');
+  return (req, res) => {
+    const location = escapeXml(`${baseUrlOf(req)}${door.path}`);
+    res
+      .status(200)
+      .set('Content-Type', XML_TYPE)
+      .send(wsdl.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${location}$2`));
+  };
+}
+
+export function hasWsdlQuery(req: Request): boolean {
+  return Object.keys(req.query as object).some((k) => k.toLowerCase() === 'wsdl');
+}
+
+/** The SOAP 1.1 endpoint of a door: guard, envelope, dispatch by SOAPAction and body element, fault mapping. */
+export function soapEndpoint(door: SoapDoor): Router {
+  const byAction = new Map(door.operations.map((op) => [op.soapAction, op]));
+  const byElement = new Map(door.operations.map((op) => [op.requestElement, op]));
+  const sendWsdl = wsdlResponder(door);
+  const router = Router();
+
+  router.get(door.path, (req, res, next) => (hasWsdlQuery(req) ? sendWsdl(req, res) : next()));
+
+  router.post(door.path, async (req, res) => {
+    const ctx = requestContext(req, res, door.door);
+    const call: SoapCall = { req, res, ctx, cid: ctx.cid!, endpointUrl: `${baseUrlOf(req)}${door.path}` };
+    try {
+      const request = readEnvelope(parseUntrustedXml(await readBody(req, res, door.xmlLimit)));
+      const operation = dispatch(request, soapActionOf(req), byAction, byElement, door.namespace);
+      call.operation = operation.name;
+      res.locals.operation = operation.name;
+      const xml = await operation.handle(request, call);
+      res.locals.outcome ??= 'ok';
+      res.status(200).set('Content-Type', XML_TYPE).send(xml);
+    } catch (err) {
+      const { status, xml } = door.fault(err, call);
+      res.locals.outcome = 'error';
+      res.locals.error = err;
+      res.status(status).set('Content-Type', XML_TYPE).send(xml);
+    }
+  });
+  return router;
+}
+
+/** SOAPAction without its quotes; undefined when the header is absent or empty. */
+function soapActionOf(req: Request): string | undefined {
+  const raw = req.get('soapaction');
+  if (raw === undefined) return undefined;
+  const action = raw.trim().replace(/^"(.*)"$/, '$1');
+  return action === '' ? undefined : action;
+}
+
+function dispatch(
+  request: SoapRequest,
+  action: string | undefined,
+  byAction: Map<string, SoapOperation>,
+  byElement: Map<string, SoapOperation>,
+  namespace: string,
+): SoapOperation {
+  const { body } = request;
+  const fromBody = body.ns === namespace ? byElement.get(body.name) : undefined;
+  const fromAction = action === undefined ? undefined : byAction.get(action);
+  if (action !== undefined && !fromAction) {
+    throw new RequestError('UnknownOperation', `Unknown operation: ${action.slice(0, 128)}`);
+  }
+  if (!fromBody) {
+    const element = body.ns ? `{${body.ns.slice(0, 128)}}${body.name.slice(0, 128)}` : body.name.slice(0, 128);
+    throw new RequestError('UnknownOperation', `Unknown operation: ${element}`);
+  }
+  if (fromAction && fromAction !== fromBody) {
+    throw new RequestError(
+      'ActionMismatch',
+      `SOAPAction ${fromAction.soapAction} does not match the body element ${fromBody.requestElement}`,
+    );
+  }
+  return fromBody;
+}

@@ -1,0 +1,495 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreFault, UniqueViolation } from './errors';
+import { migrations } from './migrations';
+import type {
+  AccountChanges,
+  AccountRow,
+  AuditRow,
+  FailureCount,
+  NewAccount,
+  Role,
+  SessionFilter,
+  SessionRow,
+  Store,
+  StoredAuditRow,
+  TokenKind,
+  TokenRow,
+} from './types';
+
+export interface SqliteOptions {
+  path: string;
+  /** NORMAL survives a process crash; FULL also survives power loss (README, Operations). */
+  synchronous: 'NORMAL' | 'FULL';
+  busyTimeoutMs: number;
+}
+
+/** Opens (and creates, with its directory) the database, then brings its schema up to date. */
+export function openSqliteStore(options: SqliteOptions): SqliteStore {
+  if (options.path !== ':memory:') makeDirectories(dirname(options.path));
+  let db: Database.Database;
+  try {
+    db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    migrate(db);
+  } catch (err) {
+    throw translate(err, `cannot open ${options.path}`);
+  }
+  return new SqliteStore(db);
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. (`mkdirSync(..., { recursive: true })` can spin
+ * forever on some virtual file systems, /proc among them.)
+ */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      if (!statSync(current).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new StoreFault(`cannot create the directory ${dir}: ${code ?? 'error'} at ${current}`);
+      missing.unshift(current);
+      const parent = dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  for (const level of missing) {
+    try {
+      mkdirSync(level);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new StoreFault(`cannot create the directory ${dir}: ${code ?? 'error'} at ${level}`);
+    }
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > migrations.length) {
+    throw new StoreFault(`the database schema (version ${applied}) is newer than this dualgate (version ${migrations.length})`);
+  }
+  for (let version = applied; version < migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+/** SQLite's result codes, in the few words an operator or a 500 body may show. */
+const FAULT_REASONS: Record<string, string> = {
+  SQLITE_BUSY: 'database is locked',
+  SQLITE_LOCKED: 'database is locked',
+  SQLITE_READONLY: 'database is read-only',
+  SQLITE_FULL: 'disk is full',
+  SQLITE_CANTOPEN: 'database file cannot be opened',
+  SQLITE_IOERR: 'database I/O error',
+  SQLITE_CORRUPT: 'database is corrupt',
+  SQLITE_NOTADB: 'file is not a database',
+  SQLITE_PERM: 'database access denied',
+};
+
+function translate(err: unknown, context?: string): Error {
+  if (err instanceof StoreFault || err instanceof UniqueViolation) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
+    const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec((err as Error).message)?.[1] ?? 'value';
+    return new UniqueViolation(column);
+  }
+  if (typeof code === 'string') {
+    const base = Object.keys(FAULT_REASONS).find((known) => code === known || code.startsWith(`${known}_`));
+    const reason = base ? FAULT_REASONS[base]! : 'database error';
+    return new StoreFault(context ? `${context}: ${reason}` : reason, { cause: err });
+  }
+  if (err instanceof TypeError && /not open/.test(err.message)) {
+    return new StoreFault('database is closed', { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+interface AccountRecord {
+  id: number;
+  username: string;
+  name: string;
+  password_hash: string;
+  role: Role;
+  is_active: number;
+  first_name: string;
+  last_name: string;
+  email: string;
+  customer_key: string;
+  ttl: number | null;
+  failed_logins: number;
+  locked_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface SessionRecord {
+  id: string;
+  account_id: number | null;
+  username: string;
+  door: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_ttl: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+interface TokenRecord {
+  hash: Buffer;
+  session_id: string;
+  kind: TokenKind;
+  created_at: number;
+  retired_at: number | null;
+}
+
+const toAccount = (r: AccountRecord): AccountRow => ({
+  id: r.id,
+  username: r.username,
+  name: r.name,
+  passwordHash: r.password_hash,
+  role: r.role,
+  isActive: r.is_active === 1,
+  firstName: r.first_name,
+  lastName: r.last_name,
+  email: r.email,
+  customerKey: r.customer_key,
+  ttl: r.ttl,
+  failedLogins: r.failed_logins,
+  lockedUntil: r.locked_until,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toSession = (r: SessionRecord): SessionRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  username: r.username,
+  door: r.door,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  idleTtl: r.idle_ttl,
+  idleExpiresAt: r.idle_expires_at,
+  absoluteExpiresAt: r.absolute_expires_at,
+  revokedAt: r.revoked_at,
+  revokeReason: r.revoke_reason,
+  clientIp: r.client_ip,
+  userAgent: r.user_agent,
+});
+
+const toToken = (r: TokenRecord): TokenRow => ({
+  hash: r.hash,
+  sessionId: r.session_id,
+  kind: r.kind,
+  createdAt: r.created_at,
+  retiredAt: r.retired_at,
+});
+
+/** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
+const ACCOUNT_COLUMNS: Record<keyof AccountChanges, string> = {
+  username: 'username',
+  name: 'name',
+  passwordHash: 'password_hash',
+  role: 'role',
+  isActive: 'is_active',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  email: 'email',
+  ttl: 'ttl',
+};
+
+const SESSION_COLUMNS = `s.id, s.account_id, s.username, s.door, s.created_at, s.last_seen_at, s.idle_ttl,
+  s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, s.client_ip, s.user_agent`;
+
+export class SqliteStore implements Store {
+  private readonly sql;
+  /** Update statements by the set of columns they change, each prepared the first time it is needed. */
+  private readonly accountUpdates = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = {
+      insertAccount: db.prepare(
+        `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
+           customer_key, ttl, created_at, updated_at)
+         VALUES (@username, @name, @passwordHash, @role, @isActive, @firstName, @lastName, @email,
+           @customerKey, @ttl, @now, @now)
+         RETURNING *`,
+      ),
+      accountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+      accountByUsername: db.prepare('SELECT * FROM accounts WHERE username = ?'),
+      accountByName: db.prepare('SELECT * FROM accounts WHERE name = ?'),
+      allAccounts: db.prepare('SELECT * FROM accounts ORDER BY id'),
+      matchingAccounts: db.prepare(
+        `SELECT * FROM accounts WHERE instr(name, @query) > 0 OR instr(username, @query) > 0 ORDER BY id`,
+      ),
+      countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
+      deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
+      recordFailure: db.prepare(
+        `UPDATE accounts SET
+           failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= @now THEN 1 ELSE failed_logins + 1 END,
+           locked_until = CASE
+             WHEN locked_until IS NOT NULL AND locked_until <= @now THEN CASE WHEN 1 >= @threshold THEN @lockUntil END
+             WHEN failed_logins + 1 >= @threshold THEN @lockUntil
+             ELSE locked_until END,
+           updated_at = @now
+         WHERE id = @id
+         RETURNING failed_logins, locked_until`,
+      ),
+      clearFailures: db.prepare('UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?'),
+      setLock: db.prepare('UPDATE accounts SET locked_until = ?, failed_logins = 0, updated_at = ? WHERE id = ?'),
+      insertSession: db.prepare(
+        `INSERT INTO sessions (id, account_id, username, door, created_at, last_seen_at, idle_ttl, idle_expires_at,
+           absolute_expires_at, client_ip, user_agent)
+         VALUES (@id, @accountId, @username, @door, @createdAt, @lastSeenAt, @idleTtl, @idleExpiresAt,
+           @absoluteExpiresAt, @clientIp, @userAgent)`,
+      ),
+      insertToken: db.prepare(
+        'INSERT INTO tokens (hash, session_id, kind, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      tokenWithSession: db.prepare(
+        `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}
+         FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
+      ),
+      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
+      retireToken: db.prepare(
+        'UPDATE tokens SET retired_at = min(coalesce(retired_at, @at), @at) WHERE hash = @hash',
+      ),
+      revokeSession: db.prepare(
+        'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL',
+      ),
+      revokeAccountSessions: db.prepare(
+        `UPDATE sessions SET revoked_at = @at, revoke_reason = @reason
+         WHERE account_id = @accountId AND revoked_at IS NULL RETURNING id`,
+      ),
+      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`),
+      listSessions: db.prepare(
+        `SELECT ${SESSION_COLUMNS} FROM sessions s
+         WHERE (@username IS NULL OR s.username = @username)
+           AND (@door IS NULL OR s.door = @door)
+           AND (@aliveAt IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > @aliveAt
+                                     AND s.absolute_expires_at > @aliveAt))
+         ORDER BY s.created_at DESC, s.id
+         LIMIT @limit`,
+      ),
+      purgeSessions: db.prepare(
+        `DELETE FROM sessions WHERE id IN (
+           SELECT id FROM sessions WHERE revoked_at < @before
+           UNION SELECT id FROM sessions WHERE idle_expires_at < @before
+           UNION SELECT id FROM sessions WHERE absolute_expires_at < @before
+           LIMIT @batch)`,
+      ),
+      insertAudit: db.prepare(
+        `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
+         VALUES (@at, @cid, @event, @username, @sessionId, @door, @clientIp, @outcome, @detail)`,
+      ),
+      listAudit: db.prepare(
+        `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail
+         FROM audit ORDER BY id DESC LIMIT ?`,
+      ),
+      getSecret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
+      insertSecret: db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  /** Runs one unit of store work, turning SQLite's errors into the store's own. */
+  private run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(translate(err));
+    }
+  }
+
+  createAccount(account: NewAccount, now: number): Promise<AccountRow> {
+    return this.run(() =>
+      toAccount(
+        this.sql.insertAccount.get({ ...account, isActive: account.isActive ? 1 : 0, now }) as AccountRecord,
+      ),
+    );
+  }
+
+  findAccountById(id: number): Promise<AccountRow | undefined> {
+    return this.run(() => optional(this.sql.accountById.get(id) as AccountRecord | undefined, toAccount));
+  }
+
+  findAccountByUsername(username: string): Promise<AccountRow | undefined> {
+    return this.run(() => optional(this.sql.accountByUsername.get(username) as AccountRecord | undefined, toAccount));
+  }
+
+  findAccountByName(name: string): Promise<AccountRow | undefined> {
+    return this.run(() => optional(this.sql.accountByName.get(name) as AccountRecord | undefined, toAccount));
+  }
+
+  listAccounts(query?: string): Promise<AccountRow[]> {
+    return this.run(() => {
+      const rows = (query ? this.sql.matchingAccounts.all({ query }) : this.sql.allAccounts.all()) as AccountRecord[];
+      return rows.map(toAccount);
+    });
+  }
+
+  countAccounts(): Promise<number> {
+    return this.run(() => (this.sql.countAccounts.get() as { n: number }).n);
+  }
+
+  updateAccount(id: number, changes: AccountChanges, now: number): Promise<void> {
+    return this.run(() => {
+      const keys = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) => changes[k] !== undefined).sort();
+      if (keys.length === 0) return;
+      const signature = keys.join(',');
+      let statement = this.accountUpdates.get(signature);
+      if (!statement) {
+        const assignments = keys.map((k) => `${ACCOUNT_COLUMNS[k]} = @${k}`).join(', ');
+        statement = this.db.prepare(`UPDATE accounts SET ${assignments}, updated_at = @now WHERE id = @id`);
+        this.accountUpdates.set(signature, statement);
+      }
+      const values: Record<string, unknown> = { id, now };
+      for (const k of keys) values[k] = k === 'isActive' ? (changes[k] ? 1 : 0) : changes[k];
+      statement.run(values);
+    });
+  }
+
+  deleteAccount(id: number): Promise<void> {
+    return this.run(() => {
+      this.sql.deleteAccount.run(id);
+    });
+  }
+
+  recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount> {
+    return this.run(() => {
+      const row = this.sql.recordFailure.get({ id, now, threshold, lockUntil }) as
+        | { failed_logins: number; locked_until: number | null }
+        | undefined;
+      return { failedLogins: row?.failed_logins ?? 0, lockedUntil: row?.locked_until ?? null };
+    });
+  }
+
+  clearLoginFailures(id: number, now: number): Promise<void> {
+    return this.run(() => {
+      this.sql.clearFailures.run(now, id);
+    });
+  }
+
+  setLock(id: number, lockedUntil: number | null, now: number): Promise<void> {
+    return this.run(() => {
+      this.sql.setLock.run(lockedUntil, now, id);
+    });
+  }
+
+  createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        this.sql.insertSession.run(session);
+        this.sql.insertToken.run(token.hash, session.id, token.kind, token.createdAt, null);
+      })(),
+    );
+  }
+
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+    return this.run(() => {
+      const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
+      if (!row) return undefined;
+      return { token: toToken(row), session: toSession(row) };
+    });
+  }
+
+  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
+    return this.run(() => {
+      this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
+    });
+  }
+
+  rotateToken(
+    previousHash: Buffer,
+    next: Omit<TokenRow, 'retiredAt'>,
+    retireAt: number,
+    touch: { lastSeenAt: number; idleExpiresAt: number },
+  ): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        this.sql.retireToken.run({ at: retireAt, hash: previousHash });
+        this.sql.insertToken.run(next.hash, next.sessionId, next.kind, next.createdAt, null);
+        this.sql.touchSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId);
+      })(),
+    );
+  }
+
+  revokeSession(id: string, at: number, reason: string): Promise<boolean> {
+    return this.run(() => this.sql.revokeSession.run(at, reason, id).changes > 0);
+  }
+
+  revokeAccountSessions(accountId: number, at: number, reason: string): Promise<string[]> {
+    return this.run(() =>
+      (this.sql.revokeAccountSessions.all({ at, reason, accountId }) as { id: string }[]).map((r) => r.id),
+    );
+  }
+
+  findSession(id: string): Promise<SessionRow | undefined> {
+    return this.run(() => optional(this.sql.sessionById.get(id) as SessionRecord | undefined, toSession));
+  }
+
+  listSessions(filter: SessionFilter): Promise<SessionRow[]> {
+    return this.run(() =>
+      (
+        this.sql.listSessions.all({
+          username: filter.username ?? null,
+          door: filter.door ?? null,
+          aliveAt: filter.aliveAt ?? null,
+          limit: filter.limit ?? -1,
+        }) as SessionRecord[]
+      ).map(toSession),
+    );
+  }
+
+  purgeSessions(before: number, batch: number): Promise<number> {
+    return this.run(() => this.sql.purgeSessions.run({ before, batch }).changes);
+  }
+
+  appendAudit(row: AuditRow): Promise<void> {
+    return this.run(() => {
+      this.sql.insertAudit.run(row);
+    });
+  }
+
+  listAudit(limit: number): Promise<StoredAuditRow[]> {
+    return this.run(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
+  }
+
+  secret(name: string, value: string): Promise<string> {
+    return this.run(() => {
+      this.sql.insertSecret.run(name, value);
+      return (this.sql.getSecret.get(name) as { value: string }).value;
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.run(() => {
+      this.sql.ping.get();
+    });
+  }
+
+  close(): Promise<void> {
+    return this.run(() => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+function optional<R, T>(record: R | undefined, map: (r: R) => T): T | undefined {
+  return record === undefined ? undefined : map(record);
+}

@@ -1,0 +1,128 @@
+/**
+ * The store interface the core talks to. It is asynchronous although SQLite answers synchronously, so a
+ * networked store can implement it later without touching the core. Times are epoch milliseconds.
+ */
+export type Role = 'user' | 'integrator' | 'admin';
+export type TokenKind = 'jwt' | 'guid' | 'cookie';
+
+export interface AccountRow {
+  id: number;
+  username: string;
+  name: string;
+  passwordHash: string;
+  role: Role;
+  isActive: boolean;
+  firstName: string;
+  lastName: string;
+  email: string;
+  customerKey: string;
+  ttl: number | null;
+  failedLogins: number;
+  lockedUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewAccount = Omit<AccountRow, 'id' | 'failedLogins' | 'lockedUntil' | 'createdAt' | 'updatedAt'>;
+
+export type AccountChanges = Partial<
+  Pick<AccountRow, 'username' | 'name' | 'passwordHash' | 'role' | 'isActive' | 'firstName' | 'lastName' | 'email' | 'ttl'>
+>;
+
+export interface SessionRow {
+  id: string;
+  accountId: number | null;
+  username: string;
+  door: string;
+  createdAt: number;
+  lastSeenAt: number;
+  idleTtl: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+export interface TokenRow {
+  hash: Buffer;
+  sessionId: string;
+  kind: TokenKind;
+  createdAt: number;
+  /** Set when the token was replaced: it stops working at this time (a grace period may lie ahead). */
+  retiredAt: number | null;
+}
+
+export interface SessionFilter {
+  username?: string;
+  door?: string;
+  /** Only sessions alive at this time. */
+  aliveAt?: number;
+  limit?: number;
+}
+
+export interface AuditRow {
+  at: number;
+  cid: string | null;
+  event: string;
+  username: string | null;
+  sessionId: string | null;
+  door: string | null;
+  clientIp: string | null;
+  outcome: string;
+  detail: string | null;
+}
+
+export interface StoredAuditRow extends AuditRow {
+  id: number;
+}
+
+export interface FailureCount {
+  failedLogins: number;
+  lockedUntil: number | null;
+}
+
+export interface Store {
+  createAccount(account: NewAccount, now: number): Promise<AccountRow>;
+  findAccountById(id: number): Promise<AccountRow | undefined>;
+  findAccountByUsername(username: string): Promise<AccountRow | undefined>;
+  findAccountByName(name: string): Promise<AccountRow | undefined>;
+  /** Accounts whose name or username contains `query` (all when absent), by id. */
+  listAccounts(query?: string): Promise<AccountRow[]>;
+  countAccounts(): Promise<number>;
+  updateAccount(id: number, changes: AccountChanges, now: number): Promise<void>;
+  deleteAccount(id: number): Promise<void>;
+  /**
+   * Counts one failed log-in. When the count reaches `threshold` the account is locked until `lockUntil`.
+   * A lock that has already run out starts the count afresh.
+   */
+  recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount>;
+  /** Clears the failure count and any lock. */
+  clearLoginFailures(id: number, now: number): Promise<void>;
+  setLock(id: number, lockedUntil: number | null, now: number): Promise<void>;
+
+  createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
+  /** The token and its session, by the token's hash. */
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined>;
+  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  /** Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction. */
+  rotateToken(previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }): Promise<void>;
+  /** Revokes a session unless it is revoked already; true when this call revoked it. */
+  revokeSession(id: string, at: number, reason: string): Promise<boolean>;
+  /** Revokes every live session of an account; the ids revoked. */
+  revokeAccountSessions(accountId: number, at: number, reason: string): Promise<string[]>;
+  findSession(id: string): Promise<SessionRow | undefined>;
+  listSessions(filter: SessionFilter): Promise<SessionRow[]>;
+  /** Deletes up to `batch` sessions that ended (revoked or expired) before `before`; how many it deleted. */
+  purgeSessions(before: number, batch: number): Promise<number>;
+
+  appendAudit(row: AuditRow): Promise<void>;
+  listAudit(limit: number): Promise<StoredAuditRow[]>;
+
+  /** The stored secret, or `value` stored now when there was none. */
+  secret(name: string, value: string): Promise<string>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

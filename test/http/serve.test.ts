@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { CID_FORMAT } from '../../src/http/cid';
+import { startServeProcess, runCli } from '../support/process';
+import { startTestServer, tempDir } from '../support/server';
+
+describe('dualgate serve', () => {
+  it('listens, creates admin once on an empty database, answers /healthz, and stops cleanly on SIGTERM', async () => {
+    const db = join(tempDir(), 'serve.db');
+    const first = await startServeProcess({ DUALGATE_DB: db });
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const announcement = /Created the account "admin" with the password: (\S+)\n/.exec(first.stdout());
+    expect(announcement).not.toBeNull();
+    expect(first.stdout()).toContain('Change it with: dualgate user passwd admin');
+
+    const health = await fetch(`${first.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await first.stop('SIGTERM')).toBe(0);
+    // The password went to the operator once, and into no log line.
+    const logLines = first.stdout().split('\n').filter((l) => l.startsWith('{'));
+    expect(logLines.join('\n')).not.toContain(announcement![1]);
+
+    const second = await startServeProcess({ DUALGATE_DB: db });
+    expect(second.stdout()).not.toContain('Created the account');
+    expect(await second.stop('SIGINT')).toBe(0);
+    const users = await runCli(['user', 'list', '--json'], { DUALGATE_DB: db });
+    expect(JSON.parse(users.stdout)).toEqual([expect.objectContaining({ username: 'admin', role: 'admin' })]);
+  });
+
+  it.each([
+    [{ PORT: '99999' }, 'dualgate: invalid setting PORT: expected a whole number from 0 to 65535 (got "99999")\n'],
+    [{ DUALGATE_LOG_LEVEL: 'loud' }, 'dualgate: invalid setting DUALGATE_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")\n'],
+    [{ DUALGATE_XWEB_EXPIRATION: 'never' }, 'dualgate: invalid setting DUALGATE_XWEB_EXPIRATION: expected one of absolute, sliding (got "never")\n'],
+  ])('refuses to start with %j, in one line', async (settings, line) => {
+    const result = await runCli(['serve'], { DUALGATE_DB: join(tempDir(), 'x.db'), ...settings });
+    expect(result).toMatchObject({ code: 1, stdout: '', stderr: line });
+  });
+
+  it('refuses to start when the database directory cannot be created', async () => {
+    const blocker = join(tempDir(), 'not-a-dir');
+    writeFileSync(blocker, '');
+    const result = await runCli(['serve'], { DUALGATE_DB: join(blocker, 'db', 'x.db'), PORT: '0' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^dualgate: cannot create the directory [^\n]*\n$/);
+  });
+
+  it('refuses a --port that is not a port', async () => {
+    const result = await runCli(['serve', '--port', 'abc'], { DUALGATE_DB: join(tempDir(), 'x.db') });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("option '--port <n>' argument 'abc' is invalid. expected a whole number from 0 to 65535");
+  });
+});
+
+describe('every response', () => {
+  it('carries a fresh cid in X-Zato-CID, nosniff, and no X-Powered-By, even a 404', async () => {
+    const server = await startTestServer();
+    try {
+      const seen = new Set<string>();
+      for (const path of ['/healthz', '/no/such/path', '/healthz']) {
+        const res = await fetch(server.url + path);
+        const cid = res.headers.get('x-zato-cid')!;
+        expect(cid).toMatch(CID_FORMAT);
+        expect(res.headers.get('x-powered-by')).toBeNull();
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        seen.add(cid);
+        if (path === '/no/such/path') {
+          expect(res.status).toBe(404);
+          expect(await res.json()).toEqual({ error: 'Not found', cid });
+        }
+      }
+      expect(seen.size).toBe(3);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('/healthz turns 503 when the database does not answer', async () => {
+    const server = await startTestServer();
+    try {
+      await server.core.close();
+      const res = await fetch(`${server.url}/healthz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'unavailable' });
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type SettingKey } from './config';
 import { isCoreError } from './core';
-import { startServer } from './server';
+import { startServer, type RunningServer } from './server';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
 import { CliError } from './cli/errors';
@@ -65,15 +65,18 @@ async function serve(options: { port?: string; host?: string; workers: string })
     return;
   }
 
-  const running = await startServer(settings, { onAdminCreated: announceAdmin });
+  // Signals may come as soon as the listening line is out, so the handlers go in before the server starts.
+  let running: Promise<RunningServer> | undefined;
   const stop = () => {
-    running.close().then(
+    void running?.then((server) => server.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  running = startServer(settings, { onAdminCreated: announceAdmin });
+  await running;
 }
 
 function program(): Command {

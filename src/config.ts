@@ -16,6 +16,8 @@ export interface Config {
   sessionRetention: number;
   lockoutThreshold: number;
   lockoutMinutes: number;
+  loginRatePerMinute: number;
+  trustProxy: boolean | number | string;
   logLevel: LogLevel;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
@@ -75,6 +77,12 @@ const settings = z.object({
   DUALGATE_SESSION_RETENTION: whole(0, 3650 * DAY).default(7 * DAY),
   DUALGATE_LOCKOUT_THRESHOLD: whole(1, 1000).default(5),
   DUALGATE_LOCKOUT_MINUTES: whole(1, 525_600).default(15),
+  DUALGATE_LOGIN_RATE: whole(0, 1_000_000).default(20),
+  DUALGATE_TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or addresses/CIDRs separated by commas')
+    .default('false'),
   DUALGATE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   DUALGATE_SYNCHRONOUS: z
     .string()
@@ -128,6 +136,12 @@ function readConfigFile(path: string): Record<string, string> {
   return values;
 }
 
+/** Express's `trust proxy` from the setting: off, on, a hop count, or the addresses trusted to forward. */
+function trustProxyValue(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Parses and checks every setting; throws `ConfigError` with one line naming the first bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<SettingKey, string>> = {}): Config {
   const fromFile = env.DUALGATE_CONFIG ? readConfigFile(env.DUALGATE_CONFIG) : {};
@@ -155,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionRetention: s.DUALGATE_SESSION_RETENTION,
     lockoutThreshold: s.DUALGATE_LOCKOUT_THRESHOLD,
     lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
+    loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
+    trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
     logLevel: s.DUALGATE_LOG_LEVEL,
     synchronous: s.DUALGATE_SYNCHRONOUS,
     busyTimeoutMs: s.DUALGATE_BUSY_TIMEOUT_MS,

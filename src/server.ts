@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Config } from './config';
-import { createCore, type Core } from './core';
+import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { buildDoors } from './doors';
 import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
-import { openSqliteStore } from './store/sqlite';
+import { openCore } from './open-core';
 
 export interface RunningServer {
   url: string;
@@ -28,28 +28,11 @@ export interface StartOptions {
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
-  const store = openSqliteStore({
-    path: config.dbPath,
-    synchronous: config.synchronous,
-    busyTimeoutMs: config.busyTimeoutMs,
-  });
-  const core = await createCore(
-    store,
-    {
-      bcryptCost: config.bcryptCost,
-      jwtSecret: config.jwtSecret,
-      idleTtl: config.sessionTtl,
-      maxAge: config.sessionMaxAge,
-      retention: config.sessionRetention,
-      lockoutThreshold: config.lockoutThreshold,
-      lockoutMinutes: config.lockoutMinutes,
-    },
-    options.clock ?? systemClock,
-  );
+  const core = await openCore(config, options.clock ?? systemClock);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
 
-  const app = createApp({ core, log, doors: buildDoors(config, core) });
+  const app = createApp({ core, log, doors: buildDoors(config, core), trustProxy: config.trustProxy });
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
-import { createCore, NotFound, type Core } from '../core';
+import { NotFound, type Core } from '../core';
 import { cliContext } from '../core/context';
-import { openSqliteStore } from '../store/sqlite';
+import { openCore } from '../open-core';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
 
@@ -10,16 +10,7 @@ const LOCKED_FOR_GOOD = Date.UTC(9999, 11, 31);
 
 /** Runs `work` against the core on the configured database, closing it afterwards. */
 export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
-  const store = openSqliteStore({ path: config.dbPath, synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs });
-  const core = await createCore(store, {
-    bcryptCost: config.bcryptCost,
-    jwtSecret: config.jwtSecret,
-    idleTtl: config.sessionTtl,
-    maxAge: config.sessionMaxAge,
-    retention: config.sessionRetention,
-    lockoutThreshold: config.lockoutThreshold,
-    lockoutMinutes: config.lockoutMinutes,
-  });
+  const core = await openCore(config);
   try {
     return await work(core);
   } finally {

@@ -5,11 +5,14 @@ import { AuditLog } from './audit';
 import { systemClock, type Clock } from './clock';
 import { PasswordHasher } from './credentials';
 import { Sessions, type SessionSettings } from './sessions';
+import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
 import { guardStore } from './guarded-store';
 
 export interface CoreSettings extends SessionSettings {
   bcryptCost: number;
+  /** Log-in attempts a client address may make per minute, across every door; 0 turns the limit off. */
+  loginRatePerMinute: number;
   /** From DUALGATE_JWT_SECRET; absent: generated once and kept in the database. */
   jwtSecret?: string;
 }
@@ -31,7 +34,15 @@ export async function createCore(rawStore: Store, settings: CoreSettings, clock:
   const audit = new AuditLog(store, clock);
   return {
     accounts: new Accounts(store, hasher, audit, clock),
-    sessions: new Sessions(store, hasher, new TokenMint(jwtSecret), audit, clock, settings),
+    sessions: new Sessions(
+      store,
+      hasher,
+      new TokenMint(jwtSecret),
+      audit,
+      clock,
+      settings,
+      new LoginThrottle(store, clock, settings.loginRatePerMinute),
+    ),
     audit,
     clock,
     ping: () => store.ping(),

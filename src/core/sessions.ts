@@ -5,6 +5,7 @@ import type { Clock } from './clock';
 import type { RequestContext } from './context';
 import { PasswordHasher, requirePassword, requireUsername } from './credentials';
 import { AccountLocked, InvalidCredentials, InvalidToken, TokenExpired } from './errors';
+import type { LoginThrottle } from './throttle';
 import { hashToken, newSessionId, TokenMint } from './tokens';
 
 export interface SessionSettings {
@@ -53,6 +54,7 @@ export class Sessions {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly settings: SessionSettings,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /** Checks credentials and opens a session (or renews `renewToken`'s), answering with its new token. */
@@ -97,6 +99,17 @@ export class Sessions {
     await this.store.createSession(session, { hash: hashToken(token), kind: options.kind, createdAt: now });
     await this.audit.record(ctx, { event: 'login', outcome: 'ok', username: name, sessionId: session.id });
     return { token, session, account: publicAccount(account) };
+  }
+
+  /**
+   * Checks credentials (lockout and audit included) without opening a session, for a door that answers
+   * something other than a token (xWeb's `WebLogin` with `keyOverride` answers the customer key).
+   */
+  async authenticate(username: unknown, password: unknown, options: Pick<LoginOptions, 'roles'>, ctx: RequestContext): Promise<Account> {
+    const name = requireUsername(username);
+    const account = await this.checkCredentials(name, requirePassword(password), options.roles, ctx);
+    await this.audit.record(ctx, { event: 'login', outcome: 'ok', username: name, detail: 'no session' });
+    return publicAccount(account);
   }
 
   /** The live session behind `token`, its idle expiry moved forward; else `InvalidToken` or `TokenExpired`. */
@@ -157,6 +170,7 @@ export class Sessions {
 
   /** Deletes sessions that ended more than the retention ago, `batch` rows a statement; how many in all. */
   async purge(batch = 500): Promise<number> {
+    await this.throttle.forgetOld();
     const before = this.clock.now() - this.settings.retention * 1000;
     let total = 0;
     for (;;) {
@@ -178,6 +192,12 @@ export class Sessions {
     roles: readonly Role[] | undefined,
     ctx: RequestContext,
   ): Promise<AccountRow> {
+    try {
+      await this.throttle.attempt(ctx.clientIp);
+    } catch (err) {
+      await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail: 'throttled' });
+      throw err;
+    }
     const account = await this.store.findAccountByUsername(username);
     const failed = async (detail: string): Promise<never> => {
       await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail });

@@ -71,4 +71,13 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE login_attempts (
+    client_ip    TEXT    NOT NULL,
+    window_start INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL,
+    PRIMARY KEY (client_ip, window_start)
+  ) WITHOUT ROWID;
+  CREATE INDEX login_attempts_by_window ON login_attempts (window_start);
+  `,
 ];

@@ -293,6 +293,12 @@ export class SqliteStore implements Store {
            UNION SELECT id FROM sessions WHERE absolute_expires_at < @before
            LIMIT @batch)`,
       ),
+      countAttempt: db.prepare(
+        `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES (?, ?, 1)
+         ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = attempts + 1
+         RETURNING attempts`,
+      ),
+      forgetAttempts: db.prepare('DELETE FROM login_attempts WHERE window_start < ?'),
       insertAudit: db.prepare(
         `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
          VALUES (@at, @cid, @event, @username, @sessionId, @door, @clientIp, @outcome, @detail)`,
@@ -458,6 +464,16 @@ export class SqliteStore implements Store {
 
   purgeSessions(before: number, batch: number): Promise<number> {
     return this.run(() => this.sql.purgeSessions.run({ before, batch }).changes);
+  }
+
+  countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
+    return this.run(() => (this.sql.countAttempt.get(clientIp, windowStart) as { attempts: number }).attempts);
+  }
+
+  forgetLoginAttempts(before: number): Promise<void> {
+    return this.run(() => {
+      this.sql.forgetAttempts.run(before);
+    });
   }
 
   appendAudit(row: AuditRow): Promise<void> {

@@ -117,6 +117,11 @@ export interface Store {
   /** Deletes up to `batch` sessions that ended (revoked or expired) before `before`; how many it deleted. */
   purgeSessions(before: number, batch: number): Promise<number>;
 
+  /** Counts one log-in attempt from `clientIp` in the window starting at `windowStart`; the count so far. */
+  countLoginAttempt(clientIp: string, windowStart: number): Promise<number>;
+  /** Forgets attempt windows that started before `before`. */
+  forgetLoginAttempts(before: number): Promise<void>;
+
   appendAudit(row: AuditRow): Promise<void>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
 

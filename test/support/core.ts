@@ -13,6 +13,7 @@ export const TEST_CORE_SETTINGS: CoreSettings = {
   retention: 7 * 86_400,
   lockoutThreshold: 5,
   lockoutMinutes: 15,
+  loginRatePerMinute: 0,
 };
 
 export interface TestCore {

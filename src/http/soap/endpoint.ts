@@ -51,7 +51,8 @@ export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: 
     res
       .status(200)
       .set('Content-Type', XML_TYPE)
-      .send(wsdl.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${location}$2`));
+      // A function, not a replacement string: `$&`, `$'`... in the client's Host header must stay literal.
+      .send(wsdl.replace(/(<soap:address\s+location=")[^"]*(")/, (_match, open: string, close: string) => open + location + close));
   };
 }
 

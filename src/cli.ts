@@ -152,6 +152,11 @@ function program(): Command {
     .description('delete sessions that ended longer ago than the retention')
     .action(async () => print(await admin.withCore(config(), (core) => admin.purgeSessions(core))));
 
+  root
+    .command('backup <path>')
+    .description('write an online, consistent copy of the database to <path> (safe while serving)')
+    .action(async (path: string) => print(await admin.withCore(config(), (core) => admin.backup(core, path))));
+
   return root;
 }
 

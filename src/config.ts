@@ -18,6 +18,7 @@ export interface Config {
   lockoutMinutes: number;
   loginRatePerMinute: number;
   trustProxy: boolean | number | string;
+  metrics: boolean;
   logLevel: LogLevel;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
@@ -83,6 +84,7 @@ const settings = z.object({
     .trim()
     .regex(/^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or addresses/CIDRs separated by commas')
     .default('false'),
+  DUALGATE_METRICS: flag.default(false),
   DUALGATE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   DUALGATE_SYNCHRONOUS: z
     .string()
@@ -171,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
     loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
     trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
+    metrics: s.DUALGATE_METRICS,
     logLevel: s.DUALGATE_LOG_LEVEL,
     synchronous: s.DUALGATE_SYNCHRONOUS,
     busyTimeoutMs: s.DUALGATE_BUSY_TIMEOUT_MS,

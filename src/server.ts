@@ -5,6 +5,7 @@ import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { buildDoors } from './doors';
 import { createApp } from './http/app';
+import { createMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
 
@@ -32,7 +33,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
 
-  const app = createApp({ core, log, doors: buildDoors(config, core), trustProxy: config.trustProxy });
+  const app = createApp({
+    core,
+    log,
+    doors: buildDoors(config, core),
+    trustProxy: config.trustProxy,
+    metrics: config.metrics ? createMetrics(core) : undefined,
+  });
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;

@@ -122,3 +122,8 @@ function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
+
+export async function backup(core: Core, path: string): Promise<string> {
+  await core.backup(path);
+  return `backed up to ${path}`;
+}

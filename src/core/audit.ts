@@ -26,12 +26,20 @@ export interface AuditEntry {
 
 /** The append-only record of who logged in, out, was locked, and which admin changed what. */
 export class AuditLog {
+  private readonly listeners: ((entry: AuditEntry) => void)[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
   ) {}
 
+  /** Calls `listener` with every entry as it is recorded (metrics count log-in failures and lockouts so). */
+  onEntry(listener: (entry: AuditEntry) => void): void {
+    this.listeners.push(listener);
+  }
+
   record(ctx: RequestContext, entry: AuditEntry): Promise<void> {
+    for (const listener of this.listeners) listener(entry);
     const detail = ctx.actor ? [entry.detail, `by ${ctx.actor}`].filter(Boolean).join(' ') : entry.detail;
     return this.store.appendAudit({
       at: this.clock.now(),

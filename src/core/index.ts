@@ -24,6 +24,8 @@ export interface Core {
   clock: Clock;
   /** Answers when the store answers; throws `StoreUnavailable` when it does not. */
   ping(): Promise<void>;
+  /** An online copy of the database, consistent even while requests write. */
+  backup(path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function createCore(rawStore: Store, settings: CoreSettings, clock:
     audit,
     clock,
     ping: () => store.ping(),
+    backup: (path) => store.backup(path),
     close: () => store.close(),
   };
 }

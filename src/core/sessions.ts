@@ -163,6 +163,10 @@ export class Sessions {
     return 'revoked';
   }
 
+  countAlive(): Promise<number> {
+    return this.store.countLiveSessions(this.clock.now());
+  }
+
   list(filter: Omit<SessionFilter, 'aliveAt'> & { alive?: boolean }): Promise<SessionRow[]> {
     const { alive, ...rest } = filter;
     return this.store.listSessions({ ...rest, aliveAt: alive ? this.clock.now() : undefined });

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Core } from '../core';
 import type { Logger } from '../logger';
 import { newCid } from './cid';
+import type { Metrics } from './metrics';
 
 export interface AppOptions {
   core: Core;
@@ -10,10 +11,12 @@ export interface AppOptions {
   doors: Router[];
   /** Express `trust proxy`: which hops may set X-Forwarded-For / -Proto. */
   trustProxy?: boolean | string | number;
+  /** When given, every request is counted and GET /metrics answers. */
+  metrics?: Metrics;
 }
 
 /** The Express app: cid and request log around every request, /healthz, the doors, and a last-resort 500. */
-export function createApp({ core, log, doors, trustProxy = false }: AppOptions): express.Express {
+export function createApp({ core, log, doors, trustProxy = false, metrics }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -40,6 +43,7 @@ export function createApp({ core, log, doors, trustProxy = false }: AppOptions):
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         clientIp: req.ip ?? null,
       };
+      metrics?.observe(req, res, line.durationMs / 1000);
       if (res.statusCode >= 500) log.error({ ...line, err: res.locals.error }, 'request failed');
       else log.info(line, 'request');
     });
@@ -54,6 +58,8 @@ export function createApp({ core, log, doors, trustProxy = false }: AppOptions):
       res.status(503).json({ status: 'unavailable' });
     }
   });
+
+  if (metrics) app.get('/metrics', metrics.handler);
 
   for (const door of doors) app.use(door);
 

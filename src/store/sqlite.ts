@@ -286,6 +286,10 @@ export class SqliteStore implements Store {
          ORDER BY s.created_at DESC, s.id
          LIMIT @limit`,
       ),
+      countLive: db.prepare(
+        `SELECT count(*) AS n FROM sessions
+         WHERE idle_expires_at > @now AND absolute_expires_at > @now AND revoked_at IS NULL`,
+      ),
       purgeSessions: db.prepare(
         `DELETE FROM sessions WHERE id IN (
            SELECT id FROM sessions WHERE revoked_at < @before
@@ -462,6 +466,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  countLiveSessions(now: number): Promise<number> {
+    return this.run(() => (this.sql.countLive.get({ now }) as { n: number }).n);
+  }
+
   purgeSessions(before: number, batch: number): Promise<number> {
     return this.run(() => this.sql.purgeSessions.run({ before, batch }).changes);
   }
@@ -497,6 +505,16 @@ export class SqliteStore implements Store {
     return this.run(() => {
       this.sql.ping.get();
     });
+  }
+
+  async backup(path: string): Promise<void> {
+    try {
+      await this.db.backup(path);
+    } catch (err) {
+      const translated = translate(err, `backup to ${path} failed`);
+      // better-sqlite3 checks the target directory itself and throws a plain TypeError for it.
+      throw translated instanceof StoreFault ? translated : new StoreFault(`backup to ${path} failed: ${(err as Error).message}`);
+    }
   }
 
   close(): Promise<void> {

@@ -114,6 +114,7 @@ export interface Store {
   revokeAccountSessions(accountId: number, at: number, reason: string): Promise<string[]>;
   findSession(id: string): Promise<SessionRow | undefined>;
   listSessions(filter: SessionFilter): Promise<SessionRow[]>;
+  countLiveSessions(now: number): Promise<number>;
   /** Deletes up to `batch` sessions that ended (revoked or expired) before `before`; how many it deleted. */
   purgeSessions(before: number, batch: number): Promise<number>;
 
@@ -129,5 +130,7 @@ export interface Store {
   secret(name: string, value: string): Promise<string>;
 
   ping(): Promise<void>;
+  /** An online, consistent copy of the database at `path` (SQLite's backup API). */
+  backup(path: string): Promise<void>;
   close(): Promise<void>;
 }

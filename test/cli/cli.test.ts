@@ -90,3 +90,18 @@ describe('the dualgate command', () => {
     expect(result.stderr.split('\n')).toHaveLength(2);
   });
 });
+
+describe('dualgate backup', () => {
+  it('writes a consistent copy that opens as a dualgate database with the same accounts', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'live.db');
+    const copy = join(dir, 'copy.db');
+    await runCli(['user', 'add', 'dora', '--password-stdin'], { DUALGATE_DB: db }, 'pw\n');
+    expect(await runCli(['backup', copy], { DUALGATE_DB: db })).toMatchObject({ code: 0, stdout: `backed up to ${copy}\n` });
+    const listed = await runCli(['user', 'list', '--json'], { DUALGATE_DB: copy });
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ username: 'dora' })]);
+    const bad = await runCli(['backup', join(dir, 'no', 'such', 'dir', 'x.db')], { DUALGATE_DB: db });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^dualgate: Store unavailable: backup to .* failed: Cannot save backup because the directory does not exist\n$/);
+  });
+});

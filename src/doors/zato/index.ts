@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import type { Config } from '../../config';
+import type { Core } from '../../core';
+import { wsdlResponder } from '../../http/soap/endpoint';
+import { zatoJson } from './json';
+import { SOAP_PATH, WSDL_FILE, zatoSoap } from './soap';
+
+const DOOR = 'zato';
+
+/**
+ * The Zato door: the `zato.security.jwt.*` services of `services.ts` over SOAP 1.1 (`POST /zato/soap`, WSDL at
+ * `GET /zato/soap?wsdl` and `GET /public-api/zato.wsdl`) and JSON (`POST /zato/json/<service>`, and the Zato 3
+ * style `POST /zato/jwt/log-in` and `/zato/jwt/log-out`).
+ */
+export function zatoDoor(config: Config, core: Core): Router {
+  const router = Router();
+  // Every answer here carries or concerns a session or an account: no cache may keep it.
+  router.use('/zato', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  router.get('/public-api/zato.wsdl', wsdlResponder({ wsdlFile: WSDL_FILE, path: SOAP_PATH }));
+  router.use(zatoSoap(config, core, DOOR));
+  router.use(zatoJson(config, core, DOOR));
+  return router;
+}

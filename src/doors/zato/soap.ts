@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import type { Router } from 'express';
+import type { Config } from '../../config';
+import type { Core } from '../../core';
+import { soapEndpoint, type SoapDoor } from '../../http/soap/endpoint';
+import { SOAP11_NS } from '../../http/soap/envelope';
+import { child } from '../../http/soap/guard';
+import { escapeXml, textElement } from '../../http/soap/markup';
+import { zatoError } from './errors';
+import { callService, elementOf, SERVICES, type Fields, type Reply, type ZatoService } from './services';
+
+export const ZATO_NS = 'https://zato.io/ns/20130518';
+export const SOAP_PATH = '/zato/soap';
+export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
+
+/** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
+export function zatoSoap(config: Config, core: Core, door: string): Router {
+  const soapDoor: SoapDoor = {
+    door,
+    namespace: ZATO_NS,
+    path: SOAP_PATH,
+    wsdlFile: WSDL_FILE,
+    xmlLimit: config.xmlLimit,
+    operations: SERVICES.map((service) => ({
+      name: service.name,
+      soapAction: service.name,
+      requestElement: `${elementOf(service)}_request`,
+      async handle(request, call) {
+        const reply = await callService(service, core, {
+          ctx: call.ctx,
+          authorization: call.req.get('authorization'),
+          input: async () => (name) => child(request.body, name)?.text,
+        });
+        return responseEnvelope(service, call.cid, reply);
+      },
+    })),
+    fault(err, call) {
+      const error = zatoError(err);
+      call.res.set(error.headers);
+      return { status: error.soapStatus, xml: faultEnvelope(error.faultcode, call.cid, error.message) };
+    },
+  };
+  return soapEndpoint(soapDoor);
+}
+
+/** The seeds' success envelope: the response element holding `zato_env`, then the reply. */
+export function responseEnvelope(service: ZatoService, cid: string, reply: Reply): string {
+  const env = `<zato_env>${textElement('cid', cid)}<result>ZATO_OK</result></zato_env>`;
+  const element = `${elementOf(service)}_response`;
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}" xmlns="${ZATO_NS}"><soap:Body>` +
+    `<${element} xmlns="${ZATO_NS}">${env}${payload(reply)}</${element}>` +
+    '</soap:Body></soap:Envelope>'
+  );
+}
+
+function payload(reply: Reply): string {
+  switch (reply.kind) {
+    case 'item':
+      return item(reply.item);
+    case 'list':
+      return `<item_list>${reply.items.map(item).join('')}</item_list>`;
+    case 'env':
+      return '';
+  }
+}
+
+/** `<item>` with one element per field; a null field is left out (its element is optional in the WSDL). */
+function item(fields: Fields): string {
+  let xml = '';
+  for (const [name, value] of Object.entries(fields)) if (value !== null) xml += textElement(name, String(value));
+  return `<item>${xml}</item>`;
+}
+
+/** Zato's fault: `faultstring` carries the cid and the human message. */
+export function faultEnvelope(faultcode: string, cid: string, message: string): string {
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body><soap:Fault>` +
+    `<faultcode>${faultcode}</faultcode>` +
+    `<faultstring>${escapeXml(`cid [${cid}], faultstring [${message}]`)}</faultstring>` +
+    '</soap:Fault></soap:Body></soap:Envelope>'
+  );
+}

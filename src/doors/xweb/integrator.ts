@@ -1,0 +1,66 @@
+import type { Config } from '../../config';
+import { BadInput, InvalidCredentials, InvalidToken, TokenExpired, type LoginOptions, type RequestContext } from '../../core';
+import { RequestError } from '../../http/request-errors';
+import type { XwebDeps } from './operations';
+
+/**
+ * The integrator: the program calling xWeb. It proves itself with the token `Authenticate` gave it (SOAP
+ * header, JSON Bearer), or over JSON with HTTP Basic, which authenticates it for that one call.
+ */
+export type Caller =
+  | { scheme: 'token'; token: string | undefined }
+  | { scheme: 'basic'; username: string; password: string };
+
+interface Admitted {
+  token: string;
+  /** Opened by this very call (Basic): answered as it is, there is nothing to rotate. */
+  fresh: boolean;
+}
+
+/**
+ * How integrator sessions open: guid tokens, integrators only, an idle timeout of `tokenTtl`. Under
+ * `absolute` expiration the session also ends `tokenTtl` after Authenticate however busy it is; under
+ * `sliding` each call moves the timeout and only the core's maximum age bounds it.
+ */
+export function integratorLogin(xweb: Config['xweb']): LoginOptions {
+  return {
+    kind: 'guid',
+    roles: ['integrator'],
+    idleTtl: xweb.tokenTtl,
+    maxAge: xweb.expiration === 'absolute' ? xweb.tokenTtl : undefined,
+  };
+}
+
+/** Checks the caller's token (or Basic credentials); a missing, dead or non-integrator token is `InvalidToken`. */
+export async function admitCaller({ core, xweb }: XwebDeps, caller: Caller, ctx: RequestContext): Promise<Admitted> {
+  if (caller.scheme === 'basic') {
+    try {
+      const issued = await core.sessions.login(caller.username, caller.password, integratorLogin(xweb), ctx);
+      return { token: issued.token, fresh: true };
+    } catch (err) {
+      // An empty user name or password in a Basic header is a wrong credential, not a field of the request.
+      throw err instanceof BadInput ? new InvalidCredentials() : err;
+    }
+  }
+  if (caller.token === undefined) throw new RequestError('Unauthenticated', 'No integrator token');
+  const live = await core.sessions.verify(caller.token);
+  // A customer token (a `user` account's) or another door's token is no integrator token.
+  if (live.token.kind !== 'guid' || live.account.role !== 'integrator') throw new InvalidToken();
+  return { token: caller.token, fresh: false };
+}
+
+/**
+ * The integrator token a successful call answers. `absolute`: the same one. `sliding`: a new one with a fresh
+ * timeout, the presented one staying valid for `graceSeconds` so the integrator's concurrent calls succeed.
+ * Rotation happens only on success: a failed call leaves the integrator its token.
+ */
+export async function handBack({ core, xweb }: XwebDeps, admitted: Admitted, ctx: RequestContext): Promise<string> {
+  if (admitted.fresh || xweb.expiration === 'absolute') return admitted.token;
+  try {
+    return (await core.sessions.renew(admitted.token, ctx, xweb.graceSeconds)).token;
+  } catch (err) {
+    // The call itself ended the integrator's session (WebLogout of its own token): nothing left to renew.
+    if (err instanceof TokenExpired || err instanceof InvalidToken) return admitted.token;
+    throw err;
+  }
+}

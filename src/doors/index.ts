@@ -1,8 +1,11 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
 import type { Core } from '../core';
+import { crafterDoor } from './crafter';
+import { zatoDoor } from './zato';
+import { xwebDoor } from './xweb';
 
 /** Every door's routes, in the order they are mounted. */
-export function buildDoors(_config: Config, _core: Core): Router[] {
-  return [];
+export function buildDoors(config: Config, core: Core): Router[] {
+  return [crafterDoor(config, core), xwebDoor(config, core), zatoDoor(config, core)];
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config, type SettingKey } from '../../src/config';
 import { ManualClock } from '../../src/core/clock';
 import { cliContext } from '../../src/core/context';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import type { Role } from '../../src/store/types';
 
@@ -30,7 +30,10 @@ export function tempDir(): string {
  * A real server on a free port over a real SQLite file in a fresh directory, with a clock the test moves.
  * bcrypt cost 4 keeps the suite fast; the cost itself is a setting like any other.
  */
-export async function startTestServer(settings: Settings = {}, options: { dir?: string; clock?: ManualClock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  settings: Settings = {},
+  options: { dir?: string; clock?: ManualClock; /** Instead of the silent default, e.g. one writing to a stream the test reads. */ log?: Logger } = {},
+): Promise<TestServer> {
   const dir = options.dir ?? tempDir();
   const dbPath = join(dir, 'dualgate.db');
   const config = loadConfig(
@@ -48,7 +51,7 @@ export async function startTestServer(settings: Settings = {}, options: { dir?: 
     },
   );
   const clock = options.clock ?? new ManualClock(Date.now());
-  const running = await startServer(config, { clock, log: createLogger('silent') });
+  const running = await startServer(config, { clock, log: options.log ?? createLogger('silent') });
   return {
     ...running,
     config,

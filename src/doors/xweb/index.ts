@@ -12,6 +12,12 @@ import { xwebSoapDoor } from './soap';
 export function xwebDoor(config: Config, core: Core): Router {
   const deps = { core, xweb: config.xweb };
   const router = Router();
+  // Every answer here hands back the integrator token (SOAP header, WWW-Authenticate) or a customer token or
+  // key: no cache may keep one.
+  router.use('/xweb', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   router.use(soapEndpoint(xwebSoapDoor(deps, config.xmlLimit)));
   router.use(xwebJsonRoutes(deps, config.jsonLimit));
   return router;

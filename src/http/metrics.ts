@@ -1,15 +1,32 @@
+import cluster from 'node:cluster';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AddressInfo } from 'node:net';
 import type { Core } from '../core';
+import type { Logger } from '../logger';
 
 export interface Metrics {
+  /** Counts a request in flight from now until its response closes (called when the request comes in). */
+  track(res: Response): void;
   /** Counts one finished request (called from the request log hook). */
   observe(req: Request, res: Response, seconds: number): void;
+  /** The metrics in Prometheus text format. */
+  render(): Promise<Rendered>;
   /** GET /metrics: Prometheus text format. */
   handler(req: Request, res: Response): Promise<void>;
 }
 
-/** Prometheus metrics of this process: requests, latency, live sessions, failures, lockouts, throttling, store errors. */
+export interface Rendered {
+  contentType: string;
+  body: string;
+}
+
+/**
+ * Prometheus metrics of this process: requests, latency, requests in flight, live sessions, failures,
+ * lockouts, throttling, store errors. In a `--workers` worker the registry also answers the primary, which
+ * serves the sum of every worker's (see `listenAggregatedMetrics`).
+ */
 export function createMetrics(core: Core): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dualgate_' });
@@ -22,6 +39,7 @@ export function createMetrics(core: Core): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const inFlight = new Gauge({ name: 'dualgate_requests_in_flight', help: 'Requests received and not yet answered', registers: [registry] });
   const loginFailures = new Counter({ name: 'dualgate_login_failures_total', help: 'Failed log-ins (any reason)', registers: [registry] });
   const lockouts = new Counter({ name: 'dualgate_lockouts_total', help: 'Accounts locked by consecutive failures', registers: [registry] });
   const throttled = new Counter({ name: 'dualgate_throttled_total', help: 'Requests refused by the log-in throttle', registers: [registry] });
@@ -30,8 +48,15 @@ export function createMetrics(core: Core): Metrics {
     name: 'dualgate_live_sessions',
     help: 'Sessions alive now (every door)',
     registers: [registry],
+    // Every worker reads the same database: summing their answers would count each session N times.
+    aggregator: 'max',
     async collect() {
-      this.set(await core.sessions.countAlive());
+      // When the store does not answer the gauge keeps its last value: a scrape must still work, to show the
+      // store errors above all.
+      await core.sessions.countAlive().then(
+        (n) => this.set(n),
+        () => undefined,
+      );
     },
   });
 
@@ -40,7 +65,20 @@ export function createMetrics(core: Core): Metrics {
     if (entry.event === 'lockout') lockouts.inc();
   });
 
+  if (cluster.isWorker) {
+    // prom-client answers the primary's requests for the registries named here (the listener comes with
+    // the first AggregatorRegistry made in the process).
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
+
+  const render = async (): Promise<Rendered> => ({ contentType: registry.contentType, body: await registry.metrics() });
+
   return {
+    track(res) {
+      inFlight.inc();
+      res.once('close', () => inFlight.dec());
+    },
     observe(_req, res, seconds) {
       const door = String(res.locals.door ?? 'none');
       const operation = String(res.locals.operation ?? 'none');
@@ -51,13 +89,51 @@ export function createMetrics(core: Core): Metrics {
       if (code === 'Throttled') throttled.inc();
       if (code === 'StoreUnavailable') storeErrors.inc();
     },
+    render,
     async handler(_req, res) {
-      try {
-        const text = await registry.metrics();
-        res.status(200).set('Content-Type', registry.contentType).send(text);
-      } catch {
-        res.status(503).set('Content-Type', 'text/plain').send('metrics unavailable\n');
-      }
+      await answer(render, res);
     },
   };
+}
+
+async function answer(render: () => Promise<Rendered>, res: ServerResponse): Promise<void> {
+  try {
+    const { contentType, body } = await render();
+    res.writeHead(200, { 'Content-Type': contentType }).end(body);
+  } catch {
+    res.writeHead(503, { 'Content-Type': 'text/plain' }).end('metrics unavailable\n');
+  }
+}
+
+/**
+ * A listener of its own that answers only `GET /metrics` (everything else 404), so metrics can stay off the
+ * public port. Resolves once listening.
+ */
+export async function listenMetrics(host: string, port: number, render: () => Promise<Rendered>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    void answer(render, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** In the `--workers` primary: the metrics listener serving the sum of every worker's registry. */
+export async function listenAggregatedMetrics(host: string, port: number, log: Logger): Promise<Server> {
+  const registry = new AggregatorRegistry();
+  const server = await listenMetrics(host, port, async () => ({ contentType: registry.contentType, body: await registry.clusterMetrics() }));
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}/metrics`;
+  log.info({ metricsUrl: url }, `dualgate metrics on ${url} (every worker's, summed)`);
+  return server;
 }

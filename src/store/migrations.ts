@@ -80,4 +80,11 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX login_attempts_by_window ON login_attempts (window_start);
   `,
+  // One row the health probe rewrites: only a committed write shows a read-only or full store.
+  `
+  CREATE TABLE health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+  );
+  `,
 ];

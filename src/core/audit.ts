@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
-import type { Store, StoredAuditRow } from '../store/types';
+import type { AuditCount, Store, StoredAuditRow } from '../store/types';
 
 export type AuditEvent =
   | 'login'
@@ -56,5 +56,10 @@ export class AuditLog {
 
   recent(limit: number): Promise<StoredAuditRow[]> {
     return this.store.listAudit(limit);
+  }
+
+  /** Entries from `since` on, counted per `bucketMs` (a minute unless told), event and outcome. */
+  counts(since: number, bucketMs = 60_000): Promise<AuditCount[]> {
+    return this.store.countAudit(since, bucketMs);
   }
 }

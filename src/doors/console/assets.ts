@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The package's root: three levels above this file, whether it runs from src/ or from dist/. */
+const ROOT = join(__dirname, '..', '..', '..');
+/** The page, its style sheet and icon, kept as they are in the package. */
+const PAGE_DIR = join(ROOT, 'console');
+/** The page's script modules, compiled from console/src/ by `npm run build`. */
+const SCRIPT_DIR = join(ROOT, 'dist', 'console');
+
+export interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+const PAGE_FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'console.css': 'text/css; charset=utf-8',
+  'icon.svg': 'image/svg+xml',
+};
+
+/**
+ * The console's files, read once on first use: only the names listed above and the `.js` modules of the
+ * build, so no request can name any other file. A missing build leaves the page without its script (the
+ * page says so) rather than stopping the server.
+ */
+export class ConsoleAssets {
+  private files: Map<string, Asset> | undefined;
+
+  get(name: string): Asset | undefined {
+    this.files ??= this.load();
+    return this.files.get(name);
+  }
+
+  private load(): Map<string, Asset> {
+    const files = new Map<string, Asset>();
+    for (const [name, type] of Object.entries(PAGE_FILES)) {
+      files.set(name, { type, body: readFileSync(join(PAGE_DIR, name)) });
+    }
+    let scripts: string[] = [];
+    try {
+      scripts = readdirSync(SCRIPT_DIR).filter((name) => /^[a-z][a-z0-9-]*\.js$/.test(name));
+    } catch {
+      // not built: the page shows its "script did not load" note
+    }
+    for (const name of scripts) {
+      files.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(join(SCRIPT_DIR, name)) });
+    }
+    return files;
+  }
+}

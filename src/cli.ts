@@ -3,6 +3,8 @@ import cluster from 'node:cluster';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type SettingKey } from './config';
 import { isCoreError } from './core';
+import { createLogger } from './logger';
+import { listenAggregatedMetrics } from './http/metrics';
 import { startServer, type RunningServer } from './server';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
@@ -39,26 +41,47 @@ async function serve(options: { port?: string; host?: string; workers: string })
         'It is shown only this once. Change it with: dualgate user passwd admin',
     );
 
+  if (workers > 1 && cluster.isPrimary && settings.metrics && settings.metricsPort === undefined) {
+    // Each worker counts only its own requests: the sum needs the primary's listener.
+    throw new ConfigError('invalid setting DUALGATE_METRICS_PORT: required with --workers when DUALGATE_METRICS is on');
+  }
   if (workers > 1 && cluster.isPrimary) {
     // The primary prepares the database once (migrations, first admin) so workers do not race for it.
     await admin.withCore(settings, async (core) => {
       const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
       if (password !== undefined) announceAdmin(password);
     });
+    const metrics =
+      settings.metricsPort === undefined
+        ? undefined
+        : await listenAggregatedMetrics(settings.metricsHost, settings.metricsPort, createLogger(settings.logLevel));
     let stopping = false;
-    for (let i = 0; i < workers; i++) cluster.fork();
+    // Counted here: cluster.workers may still list a worker when its 'exit' comes before its 'disconnect'.
+    const alive = new Set<number>();
+    let unclean = false;
+    // Workers re-enter `serve` without the command line: the resolved address goes to them in their environment.
+    const fork = () => alive.add(cluster.fork({ PORT: String(settings.port), HOST: settings.host }).id);
+    for (let i = 0; i < workers; i++) fork();
     cluster.on('exit', (worker, code, signal) => {
+      alive.delete(worker.id);
       if (!stopping) {
         process.stderr.write(`dualgate: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-        cluster.fork();
-      } else if (Object.keys(cluster.workers ?? {}).length === 0) {
-        process.exit(0);
+        fork();
+        return;
       }
+      if (code !== 0) unclean = true;
+      if (alive.size === 0) process.exit(unclean ? 1 : 0);
     });
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      metrics?.close();
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // Each worker stops within its grace; one that does not is killed, and the stop reports it.
+      setTimeout(() => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        unclean = true;
+      }, settings.stopGraceSeconds * 1000 + 5000).unref();
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -144,9 +167,13 @@ function program(): Command {
       print(await admin.withCore(config(), (core) => admin.listSessions(core, o.user, Boolean(o.json)))),
     );
   session
-    .command('revoke <session-id>')
+    .command('revoke [session-id]')
     .description('end a session at every door')
-    .action(async (id: string) => print(await admin.withCore(config(), (core) => admin.revokeSession(core, id))));
+    .option('--all', 'end every live session (after restoring a backup)')
+    .action(async (id: string | undefined, o: { all?: boolean }) => {
+      if (Boolean(o.all) === (id !== undefined)) throw new CliError('give a session id or --all');
+      print(await admin.withCore(config(), (core) => (o.all ? admin.revokeAllSessions(core) : admin.revokeSession(core, id!))));
+    });
   session
     .command('purge')
     .description('delete sessions that ended longer ago than the retention')

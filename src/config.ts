@@ -18,12 +18,22 @@ export interface Config {
   lockoutMinutes: number;
   loginRatePerMinute: number;
   trustProxy: boolean | number | string;
+  /** Count requests and serve Prometheus metrics (DUALGATE_METRICS, or DUALGATE_METRICS_PORT set). */
   metrics: boolean;
+  /** Serve the metrics on a listener of their own, off the public port (with `--workers`: the primary's sum). */
+  metricsPort?: number;
+  metricsHost: string;
+  /** Seconds a stop waits for requests in flight before it closes their connections. */
+  stopGraceSeconds: number;
   logLevel: LogLevel;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
   xmlLimit: number;
   jsonLimit: number;
+  /** How long a client may take to send its request headers, and its whole request; idle keep-alive time. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   purgeIntervalSeconds: number;
   xweb: {
     expiration: 'absolute' | 'sliding';
@@ -85,6 +95,9 @@ const settings = z.object({
     .regex(/^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or addresses/CIDRs separated by commas')
     .default('false'),
   DUALGATE_METRICS: flag.default(false),
+  DUALGATE_METRICS_PORT: whole(0, 65535).optional(),
+  DUALGATE_METRICS_HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
+  DUALGATE_STOP_GRACE: whole(0, 3600).default(10),
   DUALGATE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
   DUALGATE_SYNCHRONOUS: z
     .string()
@@ -95,6 +108,9 @@ const settings = z.object({
   DUALGATE_BUSY_TIMEOUT_MS: whole(0, 600_000).default(5000),
   DUALGATE_XML_LIMIT: whole(1024, 16 * 1024 * 1024).default(64 * 1024),
   DUALGATE_JSON_LIMIT: whole(256, 16 * 1024 * 1024).default(16 * 1024),
+  DUALGATE_HEADERS_TIMEOUT_MS: whole(100, 600_000).default(10_000),
+  DUALGATE_REQUEST_TIMEOUT_MS: whole(100, 3_600_000).default(30_000),
+  DUALGATE_KEEPALIVE_TIMEOUT_MS: whole(100, 600_000).default(5_000),
   DUALGATE_PURGE_INTERVAL: whole(0, 30 * DAY).default(3600),
   DUALGATE_XWEB_EXPIRATION: oneOf(['absolute', 'sliding'] as const).default('absolute'),
   DUALGATE_XWEB_TOKEN_TTL: whole(1, 365 * DAY).default(1200),
@@ -160,6 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`invalid setting ${key}: ${issue.message}${shown}`);
   }
   const s = result.data;
+  if (s.DUALGATE_HEADERS_TIMEOUT_MS > s.DUALGATE_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid setting DUALGATE_HEADERS_TIMEOUT_MS: expected at most DUALGATE_REQUEST_TIMEOUT_MS (${s.DUALGATE_REQUEST_TIMEOUT_MS}) (got "${s.DUALGATE_HEADERS_TIMEOUT_MS}")`,
+    );
+  }
   return {
     host: s.HOST,
     port: s.PORT,
@@ -173,12 +194,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
     loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
     trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
-    metrics: s.DUALGATE_METRICS,
+    metrics: s.DUALGATE_METRICS || s.DUALGATE_METRICS_PORT !== undefined,
+    metricsPort: s.DUALGATE_METRICS_PORT,
+    metricsHost: s.DUALGATE_METRICS_HOST,
+    stopGraceSeconds: s.DUALGATE_STOP_GRACE,
     logLevel: s.DUALGATE_LOG_LEVEL,
     synchronous: s.DUALGATE_SYNCHRONOUS,
     busyTimeoutMs: s.DUALGATE_BUSY_TIMEOUT_MS,
     xmlLimit: s.DUALGATE_XML_LIMIT,
     jsonLimit: s.DUALGATE_JSON_LIMIT,
+    headersTimeoutMs: s.DUALGATE_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: s.DUALGATE_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: s.DUALGATE_KEEPALIVE_TIMEOUT_MS,
     purgeIntervalSeconds: s.DUALGATE_PURGE_INTERVAL,
     xweb: {
       expiration: s.DUALGATE_XWEB_EXPIRATION,

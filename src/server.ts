@@ -1,11 +1,12 @@
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Config } from './config';
 import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { buildDoors } from './doors';
 import { createApp } from './http/app';
-import { createMetrics } from './http/metrics';
+import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
 
@@ -15,7 +16,12 @@ export interface RunningServer {
   core: Core;
   log: Logger;
   http: Server;
-  /** Stops taking connections, lets in-flight requests finish (up to `graceMs`), then closes the database. */
+  /** Where the metrics listener of its own answers (DUALGATE_METRICS_PORT), when there is one. */
+  metricsUrl?: string;
+  /**
+   * Stops taking connections, lets in-flight requests finish (up to `graceMs`, by default
+   * DUALGATE_STOP_GRACE), closes every connection, then closes the database.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -33,17 +39,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
 
+  const metrics = config.metrics ? createMetrics(core) : undefined;
   const app = createApp({
     core,
     log,
     doors: buildDoors(config, core),
     trustProxy: config.trustProxy,
-    metrics: config.metrics ? createMetrics(core) : undefined,
+    metrics,
+    metricsRoute: config.metricsPort === undefined,
   });
-  const http = createServer(app);
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
-  http.keepAliveTimeout = 5_000;
+  // Slow clients: headers and the whole request must arrive in time, idle keep-alive sockets close. Node checks
+  // the first two every `connectionsCheckingInterval` (30 s by default); at most 1 s here, so a late socket
+  // is closed soon after its deadline rather than up to 30 s later.
+  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, app);
+  http.headersTimeout = config.headersTimeoutMs;
+  http.requestTimeout = config.requestTimeoutMs;
+  http.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // While stopping, every answer is the last on its connection and a connection is closed once idle, so a
+  // client's keep-alive connection does not hold the stop up.
+  let stopping = false;
+  const inFlight = new Set<ServerResponse>();
+  http.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (stopping) http.closeIdleConnections();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => {
@@ -52,36 +75,73 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
   });
   const { port } = http.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = `http://${hostPart(config.host)}:${port}`;
   log.info({ url }, `dualgate listening on ${url}`);
 
+  // With --workers the primary serves the sum of every worker's metrics on that port (src/cli.ts).
+  const metricsServer =
+    metrics && config.metricsPort !== undefined && !cluster.isWorker
+      ? await listenMetrics(config.metricsHost, config.metricsPort, metrics.render)
+      : undefined;
+  const metricsUrl = metricsServer && `http://${hostPart(config.metricsHost)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  if (metricsUrl) log.info({ metricsUrl }, `dualgate metrics on ${metricsUrl}`);
+
+  // The purge deletes in batches and yields between them. A run still going when the next is due is left
+  // to finish; a stop ends it at the next batch.
+  const stopPurge = new AbortController();
+  let purging: Promise<void> | undefined;
   const purge =
     config.purgeIntervalSeconds > 0
       ? setInterval(() => {
-          core.sessions.purge().then(
-            (deleted) => deleted > 0 && log.info({ deleted }, 'purged ended sessions'),
-            (err: unknown) => log.warn({ err }, 'session purge failed'),
-          );
+          if (purging) return;
+          const started = Date.now();
+          purging = core.sessions
+            .purge(undefined, stopPurge.signal)
+            .then(
+              (deleted) => {
+                if (deleted > 0) log.info({ deleted, durationMs: Date.now() - started }, 'purged ended sessions');
+              },
+              (err: unknown) => log.warn({ err }, 'session purge failed'),
+            )
+            .finally(() => (purging = undefined));
         }, config.purgeIntervalSeconds * 1000).unref()
       : undefined;
 
   let closing: Promise<void> | undefined;
-  const close = (graceMs = 10_000): Promise<void> =>
+  const close = (graceMs = config.stopGraceSeconds * 1000): Promise<void> =>
     (closing ??= (async () => {
+      stopping = true;
       if (purge) clearInterval(purge);
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => http.closeAllConnections(), graceMs).unref();
-        http.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        http.closeIdleConnections();
-      });
+      stopPurge.abort();
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            log.warn({ inFlight: inFlight.size }, 'stop: grace period over, closing the remaining connections');
+            http.closeAllConnections();
+          }, graceMs).unref();
+          http.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          http.closeIdleConnections();
+        }),
+        metricsServer &&
+          new Promise<void>((resolve) => {
+            metricsServer.close(() => resolve());
+            metricsServer.closeAllConnections();
+          }),
+      ]);
+      await purging;
       await core.close();
       log.info('dualgate stopped');
       log.flush();
     })());
 
-  return { url, port, core, log, http, close };
+  return { url, port, core, log, http, metricsUrl, close };
+}
+
+/** A host as it goes into a URL (an IPv6 address in brackets). */
+function hostPart(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -112,6 +112,10 @@ export async function revokeSession(core: Core, id: string): Promise<string> {
   return outcome === 'revoked' ? `revoked session ${id}` : `session ${id} had already ended`;
 }
 
+export async function revokeAllSessions(core: Core): Promise<string> {
+  return `ended ${await core.sessions.revokeEveryLive('revoked by operator (all)', cliContext)} live sessions`;
+}
+
 export async function purgeSessions(core: Core): Promise<string> {
   return `purged ${await core.sessions.purge()} ended sessions`;
 }

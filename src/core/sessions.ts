@@ -4,7 +4,7 @@ import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
 import { PasswordHasher, requirePassword, requireUsername } from './credentials';
-import { AccountLocked, InvalidCredentials, InvalidToken, TokenExpired } from './errors';
+import { AccountLocked, InvalidCredentials, InvalidToken, NotFound, TokenExpired } from './errors';
 import type { LoginThrottle } from './throttle';
 import { hashToken, newSessionId, TokenMint } from './tokens';
 
@@ -163,6 +163,38 @@ export class Sessions {
     return 'revoked';
   }
 
+  /**
+   * Ends every live session of an account, at every door, each with its own audit row (operators); the ids
+   * of the sessions ended. `NotFound` for an unknown account.
+   */
+  async revokeAllOf(accountId: number, reason: string, ctx: RequestContext): Promise<string[]> {
+    const account = Number.isSafeInteger(accountId) ? await this.store.findAccountById(accountId) : undefined;
+    if (!account) throw new NotFound(`No such account: ${accountId}`);
+    const now = this.clock.now();
+    const ended = await this.store.revokeAccountSessions(account.id, now, reason, now);
+    for (const sessionId of ended) {
+      await this.audit.record(ctx, { event: 'revoke', outcome: 'ok', username: account.username, sessionId, detail: reason });
+    }
+    return ended;
+  }
+
+  /**
+   * Ends every live session at every door, each with its own audit row (operators: after restoring a
+   * backup, whose copy knows nothing of the log-outs made since); how many it ended.
+   */
+  async revokeEveryLive(reason: string, ctx: RequestContext): Promise<number> {
+    let ended = 0;
+    for (;;) {
+      const live = await this.store.listSessions({ aliveAt: this.clock.now(), limit: 500 });
+      if (live.length === 0) return ended;
+      for (const session of live) {
+        if (!(await this.store.revokeSession(session.id, this.clock.now(), reason))) continue;
+        ended++;
+        await this.audit.record(ctx, { event: 'revoke', outcome: 'ok', username: session.username, sessionId: session.id, detail: reason });
+      }
+    }
+  }
+
   countAlive(): Promise<number> {
     return this.store.countLiveSessions(this.clock.now());
   }
@@ -172,15 +204,19 @@ export class Sessions {
     return this.store.listSessions({ ...rest, aliveAt: alive ? this.clock.now() : undefined });
   }
 
-  /** Deletes sessions that ended more than the retention ago, `batch` rows a statement; how many in all. */
-  async purge(batch = 500): Promise<number> {
+  /**
+   * Deletes sessions that ended more than the retention ago, `batch` rows a statement (each its own
+   * transaction, so other writers, other processes included, get their turn between batches); how many in
+   * all. `signal` stops it at the next batch.
+   */
+  async purge(batch = 200, signal?: AbortSignal): Promise<number> {
     await this.throttle.forgetOld();
     const before = this.clock.now() - this.settings.retention * 1000;
     let total = 0;
     for (;;) {
       const deleted = await this.store.purgeSessions(before, batch);
       total += deleted;
-      if (deleted < batch) return total;
+      if (deleted < batch || signal?.aborted) return total;
       // Let requests waiting on the event loop run between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -230,27 +266,34 @@ export class Sessions {
     return account;
   }
 
-  /** The token's row and session when this server issued it; undefined when it never did. */
-  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+  /** The hash the store knows `token` by, when this server could have issued it; undefined when it never did. */
+  private issuedHash(token: unknown): Buffer | undefined {
     if (typeof token !== 'string') return undefined;
     try {
       this.mint.assertIssuable(token);
     } catch {
       return undefined;
     }
-    return this.store.findToken(hashToken(token));
+    return hashToken(token);
+  }
+
+  /** The token's row and session when this server issued it; undefined when it never did. */
+  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+    const hash = this.issuedHash(token);
+    return hash && this.store.findToken(hash);
   }
 
   private async liveByToken(token: unknown): Promise<LiveSession> {
-    const found = await this.lookup(token);
+    // The token, its session and its account in one lookup: every verify needs all three.
+    const hash = this.issuedHash(token);
+    const found = hash && (await this.store.findTokenWithAccount(hash));
     if (!found) throw new InvalidToken();
     const now = this.clock.now();
     if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {
       throw new TokenExpired();
     }
-    const account = found.session.accountId === null ? undefined : await this.store.findAccountById(found.session.accountId);
-    if (!account) throw new TokenExpired();
-    return { session: found.session, token: found.token, account: publicAccount(account) };
+    if (!found.account) throw new TokenExpired();
+    return { session: found.session, token: found.token, account: publicAccount(found.account) };
   }
 
   private async rotate(live: LiveSession, graceSeconds: number): Promise<string> {

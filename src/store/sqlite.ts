@@ -2,10 +2,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreFault, UniqueViolation } from './errors';
+import { FileIdentity } from './file-identity';
 import { migrations } from './migrations';
 import type {
   AccountChanges,
   AccountRow,
+  AuditCount,
   AuditRow,
   FailureCount,
   NewAccount,
@@ -39,7 +41,7 @@ export function openSqliteStore(options: SqliteOptions): SqliteStore {
   } catch (err) {
     throw translate(err, `cannot open ${options.path}`);
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, options.path === ':memory:' ? undefined : new FileIdentity(options.path));
 }
 
 /**
@@ -216,12 +218,32 @@ const ACCOUNT_COLUMNS: Record<keyof AccountChanges, string> = {
 const SESSION_COLUMNS = `s.id, s.account_id, s.username, s.door, s.created_at, s.last_seen_at, s.idle_ttl,
   s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, s.client_ip, s.user_agent`;
 
+/** An account's columns, each as `a_<column>`, to sit beside a session's in one row (the same names otherwise). */
+const ACCOUNT_FIELDS = [
+  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email', 'customer_key',
+  'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof AccountRecord)[];
+const ACCOUNT_COLUMNS_AS_A = ACCOUNT_FIELDS.map((c) => `a.${c} AS a_${c}`).join(', ');
+
+/** A row's `a_<column>` fields: an account of a LEFT JOIN, all null when there was none. */
+type PrefixedAccountRecord = { [K in keyof AccountRecord as `a_${K}`]: AccountRecord[K] | null };
+
+function unprefixed(row: PrefixedAccountRecord): AccountRecord {
+  const record: Record<string, unknown> = {};
+  for (const column of ACCOUNT_FIELDS) record[column] = row[`a_${column}`];
+  return record as unknown as AccountRecord;
+}
+
 export class SqliteStore implements Store {
   private readonly sql;
   /** Update statements by the set of columns they change, each prepared the first time it is needed. */
   private readonly accountUpdates = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Whether the files at the database's path are still the ones open here (absent for `:memory:`). */
+    private readonly files?: FileIdentity,
+  ) {
     this.sql = {
       insertAccount: db.prepare(
         `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
@@ -265,6 +287,11 @@ export class SqliteStore implements Store {
         `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}
          FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
       ),
+      tokenWithAccount: db.prepare(
+        `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}, ${ACCOUNT_COLUMNS_AS_A}
+         FROM tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN accounts a ON a.id = s.account_id
+         WHERE t.hash = ?`,
+      ),
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
       retireToken: db.prepare(
         'UPDATE tokens SET retired_at = min(coalesce(retired_at, @at), @at) WHERE hash = @hash',
@@ -274,7 +301,9 @@ export class SqliteStore implements Store {
       ),
       revokeAccountSessions: db.prepare(
         `UPDATE sessions SET revoked_at = @at, revoke_reason = @reason
-         WHERE account_id = @accountId AND revoked_at IS NULL RETURNING id`,
+         WHERE account_id = @accountId AND revoked_at IS NULL
+           AND (@aliveAt IS NULL OR (idle_expires_at > @aliveAt AND absolute_expires_at > @aliveAt))
+         RETURNING id`,
       ),
       sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`),
       listSessions: db.prepare(
@@ -290,12 +319,17 @@ export class SqliteStore implements Store {
         `SELECT count(*) AS n FROM sessions
          WHERE idle_expires_at > @now AND absolute_expires_at > @now AND revoked_at IS NULL`,
       ),
-      purgeSessions: db.prepare(
-        `DELETE FROM sessions WHERE id IN (
-           SELECT id FROM sessions WHERE revoked_at < @before
-           UNION SELECT id FROM sessions WHERE idle_expires_at < @before
-           UNION SELECT id FROM sessions WHERE absolute_expires_at < @before
-           LIMIT @batch)`,
+      // One statement per way of ending, each walking its own index and stopping at the limit, so a batch
+      // costs the same however large the table or the backlog. (A UNION of the three, or one WHERE with OR,
+      // gathers every ended session before the limit applies, or scans the whole table, on every batch.)
+      purgeByRevocation: db.prepare(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < @before LIMIT @batch)',
+      ),
+      purgeByIdleExpiry: db.prepare(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE idle_expires_at < @before LIMIT @batch)',
+      ),
+      purgeByAbsoluteExpiry: db.prepare(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE absolute_expires_at < @before LIMIT @batch)',
       ),
       countAttempt: db.prepare(
         `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES (?, ?, 1)
@@ -311,15 +345,25 @@ export class SqliteStore implements Store {
         `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail
          FROM audit ORDER BY id DESC LIMIT ?`,
       ),
+      countAudit: db.prepare(
+        `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, count(*) AS count
+         FROM audit WHERE at >= @since
+         GROUP BY bucket, event, outcome
+         ORDER BY bucket, event, outcome`,
+      ),
       getSecret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
-      ping: db.prepare('SELECT 1'),
+      healthProbe: db.prepare(
+        'INSERT INTO health (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+      ),
     };
   }
 
   /** Runs one unit of store work, turning SQLite's errors into the store's own. */
   private run<T>(work: () => T): Promise<T> {
     try {
+      // A database file removed or replaced under us: writing on would write into a file nobody will read.
+      if (this.files?.fault) throw new StoreFault(this.files.fault);
       return Promise.resolve(work());
     } catch (err) {
       return Promise.reject(translate(err));
@@ -418,6 +462,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  findTokenWithAccount(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account?: AccountRow } | undefined> {
+    return this.run(() => {
+      const row = this.sql.tokenWithAccount.get(hash) as (TokenRecord & SessionRecord & PrefixedAccountRecord) | undefined;
+      if (!row) return undefined;
+      return { token: toToken(row), session: toSession(row), account: row.a_id === null ? undefined : toAccount(unprefixed(row)) };
+    });
+  }
+
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
     return this.run(() => {
       this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
@@ -443,9 +495,9 @@ export class SqliteStore implements Store {
     return this.run(() => this.sql.revokeSession.run(at, reason, id).changes > 0);
   }
 
-  revokeAccountSessions(accountId: number, at: number, reason: string): Promise<string[]> {
+  revokeAccountSessions(accountId: number, at: number, reason: string, aliveAt?: number): Promise<string[]> {
     return this.run(() =>
-      (this.sql.revokeAccountSessions.all({ at, reason, accountId }) as { id: string }[]).map((r) => r.id),
+      (this.sql.revokeAccountSessions.all({ at, reason, accountId, aliveAt: aliveAt ?? null }) as { id: string }[]).map((r) => r.id),
     );
   }
 
@@ -471,7 +523,16 @@ export class SqliteStore implements Store {
   }
 
   purgeSessions(before: number, batch: number): Promise<number> {
-    return this.run(() => this.sql.purgeSessions.run({ before, batch }).changes);
+    return this.run(() =>
+      this.db.transaction(() => {
+        let deleted = 0;
+        for (const purge of [this.sql.purgeByRevocation, this.sql.purgeByIdleExpiry, this.sql.purgeByAbsoluteExpiry]) {
+          deleted += purge.run({ before, batch: batch - deleted }).changes;
+          if (deleted >= batch) break;
+        }
+        return deleted;
+      })(),
+    );
   }
 
   countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
@@ -494,6 +555,10 @@ export class SqliteStore implements Store {
     return this.run(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
   }
 
+  countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
+    return this.run(() => this.sql.countAudit.all({ since, bucketMs }) as AuditCount[]);
+  }
+
   secret(name: string, value: string): Promise<string> {
     return this.run(() => {
       this.sql.insertSecret.run(name, value);
@@ -501,9 +566,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Health: the database file is still the one open here, and a write commits. A `SELECT` would not notice a
+   * read-only or full disk, and a write rolled back never reaches the disk; one small row rewritten does.
+   */
   ping(): Promise<void> {
+    this.files?.check();
     return this.run(() => {
-      this.sql.ping.get();
+      this.sql.healthProbe.run(Date.now());
     });
   }
 
@@ -518,9 +588,13 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    return this.run(() => {
+    this.files?.close();
+    try {
       if (this.db.open) this.db.close();
-    });
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(translate(err));
+    }
   }
 }
 

@@ -78,6 +78,15 @@ export interface StoredAuditRow extends AuditRow {
   id: number;
 }
 
+/** How many audit rows one event and outcome had in one time bucket. */
+export interface AuditCount {
+  /** Epoch ms at which the bucket starts (a multiple of the bucket size). */
+  bucket: number;
+  event: string;
+  outcome: string;
+  count: number;
+}
+
 export interface FailureCount {
   failedLogins: number;
   lockedUntil: number | null;
@@ -105,13 +114,18 @@ export interface Store {
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
   /** The token and its session, by the token's hash. */
   findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined>;
+  /** As `findToken`, with the session's account (absent when it has none any more), in one lookup. */
+  findTokenWithAccount(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account?: AccountRow } | undefined>;
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /** Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction. */
   rotateToken(previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }): Promise<void>;
   /** Revokes a session unless it is revoked already; true when this call revoked it. */
   revokeSession(id: string, at: number, reason: string): Promise<boolean>;
-  /** Revokes every live session of an account; the ids revoked. */
-  revokeAccountSessions(accountId: number, at: number, reason: string): Promise<string[]>;
+  /**
+   * Revokes every session of an account not revoked yet (with `aliveAt`: only those still alive then, so
+   * sessions that merely expired keep their history); the ids revoked.
+   */
+  revokeAccountSessions(accountId: number, at: number, reason: string, aliveAt?: number): Promise<string[]>;
   findSession(id: string): Promise<SessionRow | undefined>;
   listSessions(filter: SessionFilter): Promise<SessionRow[]>;
   countLiveSessions(now: number): Promise<number>;
@@ -125,6 +139,8 @@ export interface Store {
 
   appendAudit(row: AuditRow): Promise<void>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
+  /** Audit rows from `since` on, counted by `bucketMs`-long bucket, event and outcome; oldest bucket first. */
+  countAudit(since: number, bucketMs: number): Promise<AuditCount[]>;
 
   /** The stored secret, or `value` stored now when there was none. */
   secret(name: string, value: string): Promise<string>;

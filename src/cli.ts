@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config, type SettingKey } from './config'
 import { isCoreError } from './core';
 import { createLogger } from './logger';
 import { listenAggregatedMetrics } from './http/metrics';
-import { startServer, type RunningServer } from './server';
+import { ListenError, startServer, type RunningServer } from './server';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
 import { CliError } from './cli/errors';
@@ -190,7 +190,8 @@ function program(): Command {
 /** One clear line on stderr and a non-zero exit; the stack only when DUALGATE_DEBUG is set. */
 function fail(err: unknown): never {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  const known = err instanceof ConfigError || err instanceof CliError || err instanceof StoreFault || isCoreError(err);
+  const known =
+    err instanceof ConfigError || err instanceof CliError || err instanceof StoreFault || err instanceof ListenError || isCoreError(err);
   const message = known ? (err as Error).message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
   process.stderr.write(`dualgate: ${message}\n`);
   if (!known && process.env.DUALGATE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);

@@ -10,6 +10,18 @@ import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
 
+/** The port could not be had; the message is the one line the CLI prints. */
+export class ListenError extends Error {
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const reason =
+      cause.code === 'EADDRINUSE' ? 'the address is already in use'
+      : cause.code === 'EACCES' ? 'permission denied'
+      : cause.code === 'EADDRNOTAVAIL' ? 'no such local address'
+      : (cause.code ?? cause.message);
+    super(`cannot listen on ${host}:${port}: ${reason}`, { cause });
+  }
+}
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -67,13 +79,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (stopping) http.closeIdleConnections();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await core.close();
+    throw new ListenError(config.host, config.port, err as NodeJS.ErrnoException);
+  }
   const { port } = http.address() as AddressInfo;
   const url = `http://${hostPart(config.host)}:${port}`;
   log.info({ url }, `dualgate listening on ${url}`);

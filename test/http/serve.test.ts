@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { CID_FORMAT } from '../../src/http/cid';
@@ -43,6 +44,19 @@ describe('dualgate serve', () => {
     const result = await runCli(['serve'], { DUALGATE_DB: join(blocker, 'db', 'x.db'), PORT: '0' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^dualgate: cannot create the directory [^\n]*\n$/);
+  });
+
+  it('stops with one line when the port is taken', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const result = await runCli(['serve', '--port', String(port)], { DUALGATE_DB: join(tempDir(), 'x.db'), HOST: '127.0.0.1' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`dualgate: cannot listen on 127.0.0.1:${port}: the address is already in use\n`);
+    } finally {
+      holder.close();
+    }
   });
 
   it('refuses a --port that is not a port', async () => {

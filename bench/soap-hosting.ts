@@ -1,8 +1,9 @@
 /**
  * The figures behind one design decision: host the SOAP doors with node-soap's server, or with our own
  * codec on fast-xml-parser? Both answer the same xWeb WebValidate request (header token and body) from
- * the real WSDL with a fixed result and no core call, so only the SOAP hosting differs.
- *   npm run build:bench && node build/bench/soap-hosting.js
+ * the real WSDL with a fixed result and no core call, so only the SOAP hosting differs. Both servers run in
+ * this process; the load generator runs in its own. `npm run bench` prints this table too; alone:
+ *   npx tsc -p tsconfig.bench.json && node build/bench/soap-hosting.js
  */
 import express from 'express';
 import { readFileSync } from 'node:fs';
@@ -10,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as soap from 'soap';
 import { soapEndpoint } from '../src/http/soap/endpoint';
-import { load, type LoadResult } from './load';
+import { load, type LoadJob, type LoadResult } from './load';
 
-const WSDL = join(__dirname, '..', '..', '..', 'shared', 'reference', 'xweb-auth.wsdl');
+const WSDL = join(__dirname, '..', '..', 'fixtures', 'xweb', 'reference', 'xweb-auth.wsdl');
 const NS = 'http://www.avectra.com/2005/';
 const TOKEN = '80d8f6fe-a5c5-4ec7-b46e-71ebd041d965';
 const RESULT = '3147d4b5-d04a-4a8f-bbf3-3fe54fd2fcaa';
@@ -76,33 +77,53 @@ async function ownCodecServer() {
   return listen(app);
 }
 
-function row(name: string, r: LoadResult, base?: LoadResult): string {
-  const ratio = base ? (r.requestsPerSecond / base.requestsPerSecond).toFixed(2) : '1.00';
-  return `| ${name} | ${Math.round(r.requestsPerSecond)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${ratio} |`;
+export interface SoapHostingFigures {
+  nodeSoap: LoadResult;
+  own: LoadResult;
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+/** Measures both hostings, each `seconds` long, twice in turn, keeping the better run of each (the machine is shared). */
+export async function measureSoapHosting(seconds: number, connections = 10): Promise<SoapHostingFigures> {
   const headers = { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${NS}WebValidate"` };
   const a = await nodeSoapServer();
   const b = await ownCodecServer();
-  // Warm both up, then measure each in turn, twice, keeping the better run of each (the machine is shared).
-  for (const s of [a, b]) await load({ url: `${s.url}/xweb`, headers, body: request, seconds: 1 });
-  const runs: { soap: LoadResult[]; own: LoadResult[] } = { soap: [], own: [] };
-  for (let i = 0; i < 2; i++) {
-    runs.soap.push(await load({ url: `${a.url}/xweb`, headers, body: request, seconds }));
-    runs.own.push(await load({ url: `${b.url}/xweb`, headers, body: request, seconds }));
+  const job = (url: string, s: number): LoadJob => ({ url: `${url}/xweb`, method: 'POST', headers, body: request, connections, seconds: s });
+  try {
+    for (const s of [a, b]) await load(job(s.url, 1));
+    const runs: { soap: LoadResult[]; own: LoadResult[] } = { soap: [], own: [] };
+    for (let i = 0; i < 2; i++) {
+      runs.soap.push(await load(job(a.url, seconds)));
+      runs.own.push(await load(job(b.url, seconds)));
+    }
+    const best = (rs: LoadResult[]) => rs.reduce((x, y) => (y.rps > x.rps ? y : x));
+    return { nodeSoap: best(runs.soap), own: best(runs.own) };
+  } finally {
+    a.close();
+    b.close();
   }
-  const best = (rs: LoadResult[]) => rs.reduce((x, y) => (y.requestsPerSecond > x.requestsPerSecond ? y : x));
-  console.log('| hosting | req/s | p50 ms | p99 ms | errors | ratio |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  console.log(row('node-soap server (baseline)', best(runs.soap)));
-  console.log(row('own codec on fast-xml-parser', best(runs.own), best(runs.soap)));
-  a.close();
-  b.close();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+function row(name: string, r: LoadResult, base?: LoadResult): string {
+  const ratio = base ? (r.rps / base.rps).toFixed(2) : '1.00';
+  return `| ${name} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors + r.non2xx} | ${ratio} |`;
+}
+
+/** The figures as a Markdown table. */
+export function soapHostingTable({ nodeSoap, own }: SoapHostingFigures): string {
+  return [
+    '| hosting | req/s | p50 ms | p99 ms | errors | ratio |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('node-soap server (baseline)', nodeSoap),
+    row('own codec on fast-xml-parser', own, nodeSoap),
+  ].join('\n');
+}
+
+if (require.main === module) {
+  measureSoapHosting(Number(process.env.BENCH_SECONDS ?? 5)).then(
+    (figures) => console.log(soapHostingTable(figures)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -9,6 +9,7 @@ import { createApp } from './http/app';
 import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
+import { lowerThreadPoolPriority } from './thread-pool';
 
 /** The port could not be had; the message is the one line the CLI prints. */
 export class ListenError extends Error {
@@ -46,7 +47,10 @@ export interface StartOptions {
 
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  // First, before anything else starts the thread pool: bcrypt there must never hold up the event loop.
+  const lowered = await lowerThreadPoolPriority();
   const log = options.log ?? createLogger(config.logLevel);
+  if (lowered > 0) log.debug({ threads: lowered }, 'thread pool runs below the event loop');
   const core = await openCore(config, options.clock ?? systemClock);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);

@@ -266,34 +266,27 @@ export class Sessions {
     return account;
   }
 
-  /** The hash the store knows `token` by, when this server could have issued it; undefined when it never did. */
-  private issuedHash(token: unknown): Buffer | undefined {
+  /** The token's row and session when this server issued it; undefined when it never did. */
+  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
     if (typeof token !== 'string') return undefined;
     try {
       this.mint.assertIssuable(token);
     } catch {
       return undefined;
     }
-    return hashToken(token);
-  }
-
-  /** The token's row and session when this server issued it; undefined when it never did. */
-  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
-    const hash = this.issuedHash(token);
-    return hash && this.store.findToken(hash);
+    return this.store.findToken(hashToken(token));
   }
 
   private async liveByToken(token: unknown): Promise<LiveSession> {
-    // The token, its session and its account in one lookup: every verify needs all three.
-    const hash = this.issuedHash(token);
-    const found = hash && (await this.store.findTokenWithAccount(hash));
+    const found = await this.lookup(token);
     if (!found) throw new InvalidToken();
     const now = this.clock.now();
     if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {
       throw new TokenExpired();
     }
-    if (!found.account) throw new TokenExpired();
-    return { session: found.session, token: found.token, account: publicAccount(found.account) };
+    const account = found.session.accountId === null ? undefined : await this.store.findAccountById(found.session.accountId);
+    if (!account) throw new TokenExpired();
+    return { session: found.session, token: found.token, account: publicAccount(account) };
   }
 
   private async rotate(live: LiveSession, graceSeconds: number): Promise<string> {

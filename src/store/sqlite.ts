@@ -218,22 +218,6 @@ const ACCOUNT_COLUMNS: Record<keyof AccountChanges, string> = {
 const SESSION_COLUMNS = `s.id, s.account_id, s.username, s.door, s.created_at, s.last_seen_at, s.idle_ttl,
   s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, s.client_ip, s.user_agent`;
 
-/** An account's columns, each as `a_<column>`, to sit beside a session's in one row (the same names otherwise). */
-const ACCOUNT_FIELDS = [
-  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email', 'customer_key',
-  'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
-] as const satisfies readonly (keyof AccountRecord)[];
-const ACCOUNT_COLUMNS_AS_A = ACCOUNT_FIELDS.map((c) => `a.${c} AS a_${c}`).join(', ');
-
-/** A row's `a_<column>` fields: an account of a LEFT JOIN, all null when there was none. */
-type PrefixedAccountRecord = { [K in keyof AccountRecord as `a_${K}`]: AccountRecord[K] | null };
-
-function unprefixed(row: PrefixedAccountRecord): AccountRecord {
-  const record: Record<string, unknown> = {};
-  for (const column of ACCOUNT_FIELDS) record[column] = row[`a_${column}`];
-  return record as unknown as AccountRecord;
-}
-
 export class SqliteStore implements Store {
   private readonly sql;
   /** Update statements by the set of columns they change, each prepared the first time it is needed. */
@@ -286,11 +270,6 @@ export class SqliteStore implements Store {
       tokenWithSession: db.prepare(
         `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}
          FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
-      ),
-      tokenWithAccount: db.prepare(
-        `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}, ${ACCOUNT_COLUMNS_AS_A}
-         FROM tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN accounts a ON a.id = s.account_id
-         WHERE t.hash = ?`,
       ),
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
       retireToken: db.prepare(
@@ -459,14 +438,6 @@ export class SqliteStore implements Store {
       const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
       if (!row) return undefined;
       return { token: toToken(row), session: toSession(row) };
-    });
-  }
-
-  findTokenWithAccount(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account?: AccountRow } | undefined> {
-    return this.run(() => {
-      const row = this.sql.tokenWithAccount.get(hash) as (TokenRecord & SessionRecord & PrefixedAccountRecord) | undefined;
-      if (!row) return undefined;
-      return { token: toToken(row), session: toSession(row), account: row.a_id === null ? undefined : toAccount(unprefixed(row)) };
     });
   }
 

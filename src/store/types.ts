@@ -114,8 +114,6 @@ export interface Store {
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
   /** The token and its session, by the token's hash. */
   findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined>;
-  /** As `findToken`, with the session's account (absent when it has none any more), in one lookup. */
-  findTokenWithAccount(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account?: AccountRow } | undefined>;
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /** Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction. */
   rotateToken(previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }): Promise<void>;

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cliEnv, startServeProcess, type ServeProcess } from '../support/process';
+import { cliEnv, runProcess, startServeProcess, type ServeProcess } from '../support/process';
 import { tempDir } from '../support/server';
 
 /**
@@ -47,17 +46,6 @@ function outputPattern(expected: string): RegExp {
   return new RegExp(`^${parts.join('[^\\n]*?')}$`);
 }
 
-function runBash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const text = section(README);
 const examples = examplesOf(text);
@@ -91,7 +79,7 @@ describe('the README\'s examples', () => {
     it.each(examples.map((e) => [e.name, e] as const))('%s', async (_name, example) => {
       const script = example.script.replaceAll(NPM_START_URL, server.url);
       const expected = example.expected.replaceAll(NPM_START_URL, server.url);
-      const result = await runBash(script, env);
+      const result = await runProcess('bash', ['-euo', 'pipefail', '-c', script], env, { cwd: ROOT });
       const stdout = result.stdout.replace(/[ \t]+$/gm, '').replace(/\n+$/, '');
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(stdout).toMatch(outputPattern(expected));

@@ -20,18 +20,24 @@ export function cliEnv(settings: Settings): NodeJS.ProcessEnv {
   };
 }
 
-/** Runs `dualgate <args>` (the built CLI) to its end. */
-export function runCli(args: string[], settings: Settings, stdin?: string): Promise<CliResult> {
+/** Runs a program to its end, feeding it `stdin`, and answers its exit code and output. */
+export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, options: { stdin?: string; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(settings), stdio: ['pipe', 'pipe', 'pipe'] });
+    // No stdin to give: /dev/null, not a pipe (bash reads bashrc when its stdin is Node's socket pair).
+    const child = spawn(command, args, { env, cwd: options.cwd, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
+    child.stdin?.end(options.stdin);
   });
+}
+
+/** Runs `dualgate <args>` (the built CLI) to its end. */
+export function runCli(args: string[], settings: Settings, stdin?: string): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], cliEnv(settings), { stdin });
 }
 
 export interface ServeProcess {

@@ -310,7 +310,13 @@ export function xwebJson(status: number, message: string, kind = 'System', heade
 /** xWeb's fault envelope, element by element. */
 export function xwebFault(
   message: string,
-  { kind = 'System', faultcode = 'soap:Client', at = 'netForumXML', status = 500 }: { kind?: string; faultcode?: string; at?: string; status?: number } = {},
+  {
+    kind = 'System',
+    faultcode = 'soap:Client',
+    at = 'netForumXML',
+    status = 500,
+    headers = {},
+  }: { kind?: string; faultcode?: string; at?: string; status?: number; headers?: Record<string, string | null> } = {},
 ): Expected {
   return {
     status,
@@ -360,6 +366,7 @@ export function xwebFault(
           ],
         ],
       ]);
+      expectHeaders(answer, headers);
     },
   };
 }

@@ -89,7 +89,7 @@ const WAYS: [string, (xff?: string) => Outgoing, Expected][] = [
       headers: { ...XML, SOAPAction: `"${XWEB_NS}Authenticate"` },
       body: renderXml(Buffer.from(loginTemplate(INTEG.username, xmlText(INTEG.password))), 'xweb', ''),
     }),
-    xwebFault(TOO_MANY, { at: 'Authenticate' }),
+    xwebFault(TOO_MANY, { at: 'Authenticate', headers: { 'retry-after': RETRY_AFTER } }),
   ],
   [
     'Crafter login.json',

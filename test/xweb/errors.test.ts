@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { AccountLocked, BadInput, InvalidCredentials, StoreUnavailable } from '../../src/core';
+import { AccountLocked, BadInput, InvalidCredentials, StoreUnavailable, Throttled } from '../../src/core';
 import { describeError } from '../../src/doors/xweb/errors';
 import { findOperation } from '../../src/doors/xweb/operations';
 import { RequestError } from '../../src/http/request-errors';
@@ -15,12 +15,14 @@ describe('the xWeb error table', () => {
       message: 'Invalid Credentials Supplied',
       status: 401,
       faultcode: 'Client',
+      headers: {},
     });
     expect(describeError(new InvalidCredentials(), findOperation('WebLogin'), CID)).toEqual({
       kind: 'System',
       message: 'Unable to login user.',
       status: 400,
       faultcode: 'Client',
+      headers: {},
     });
     expect(describeError(new AccountLocked(0), findOperation('WebLogin'), CID)).toMatchObject({ kind: 'LockedCredentials', status: 403 });
   });
@@ -38,9 +40,17 @@ describe('the xWeb error table', () => {
       message: `Internal error (cid ${CID})`,
       status: 500,
       faultcode: 'Server',
+      headers: {},
     });
     expect(describeError(new RequestError('MethodNotAllowed', 'x'), undefined, CID).status).toBe(405);
     expect(describeError(new StoreUnavailable('database is locked'), undefined, CID)).toMatchObject({ status: 503, faultcode: 'Server' });
+  });
+
+  it('brings Retry-After with the throttle, at both wires', () => {
+    expect(describeError(new Throttled(45), findOperation('Authenticate'), CID)).toMatchObject({
+      status: 429,
+      headers: { 'Retry-After': '45' },
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { BadInput, isCoreError, type CoreErrorCode } from '../../core';
+import { BadInput, isCoreError, Throttled, type CoreErrorCode } from '../../core';
 import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 import type { XwebOperation } from './operations';
 
@@ -14,6 +14,8 @@ export interface WireError {
   status: number;
   /** SOAP 1.1 faultcode. */
   faultcode: 'Client' | 'Server' | 'VersionMismatch';
+  /** Response headers the error brings at either wire (`Retry-After` for the throttle). */
+  headers: Record<string, string>;
 }
 
 type ErrorCode = CoreErrorCode | RequestErrorCode | 'Internal';
@@ -78,6 +80,7 @@ export function describeError(err: unknown, operation: XwebOperation | undefined
     status: row.status,
     faultcode: row.faultcode ?? 'Client',
     message: row.message ?? ownMessage(err, operation, cid),
+    headers: err instanceof Throttled ? { 'Retry-After': String(err.retryAfterSeconds) } : {},
   };
 }
 

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { BadInput, Throttled } from '../../core';
+import { BadInput } from '../../core';
 import { readJsonObject } from '../../http/body';
 import { requestContext } from '../../http/context';
 import { RequestError } from '../../http/request-errors';
@@ -31,7 +31,7 @@ export function xwebJsonRoutes(deps: XwebDeps, jsonLimit: number): Router {
       res.locals.error = err;
       if (wire.status === 405 && op) res.set('Allow', op.get ? 'GET, POST' : 'POST');
       if (wire.status === 401) res.set('WWW-Authenticate', 'Bearer realm="xWeb"');
-      if (err instanceof Throttled) res.set('Retry-After', String(err.retryAfterSeconds));
+      res.set(wire.headers);
       res.status(wire.status).json({ Message: wire.message, ExceptionType: `${wire.kind}Exception` });
     }
   });

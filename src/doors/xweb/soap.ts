@@ -46,6 +46,7 @@ export function xwebSoapDoor(deps: XwebDeps, xmlLimit: number): SoapDoor {
     fault(err, call) {
       const operation = call.operation === undefined ? undefined : findOperation(call.operation);
       const wire = describeError(err, operation, call.cid);
+      call.res.set(wire.headers);
       return {
         status: wire.status === 413 ? 413 : 500,
         xml: faultEnvelope(wire.faultcode, wire.kind, wire.message, operation?.name ?? 'netForumXML', call.endpointUrl),

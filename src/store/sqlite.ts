@@ -3,6 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreFault, UniqueViolation } from './errors';
 import { FileIdentity } from './file-identity';
+import { GroupCommit } from './group-commit';
 import { migrations } from './migrations';
 import type {
   AccountChanges,
@@ -222,12 +223,19 @@ export class SqliteStore implements Store {
   private readonly sql;
   /** Update statements by the set of columns they change, each prepared the first time it is needed. */
   private readonly accountUpdates = new Map<string, Database.Statement>();
+  /** Every call's work goes through here: the calls of one event-loop turn share one transaction. */
+  private readonly commits: GroupCommit;
+  private readonly atomic;
 
   constructor(
     private readonly db: Database.Database,
     /** Whether the files at the database's path are still the ones open here (absent for `:memory:`). */
     private readonly files?: FileIdentity,
   ) {
+    // A database file removed or replaced under us: writing on would write into a file nobody will read.
+    this.commits = new GroupCommit(db, translate, () => {
+      if (this.files?.fault) throw new StoreFault(this.files.fault);
+    });
     this.sql = {
       insertAccount: db.prepare(
         `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
@@ -336,21 +344,33 @@ export class SqliteStore implements Store {
         'INSERT INTO health (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
       ),
     };
-  }
-
-  /** Runs one unit of store work, turning SQLite's errors into the store's own. */
-  private run<T>(work: () => T): Promise<T> {
-    try {
-      // A database file removed or replaced under us: writing on would write into a file nobody will read.
-      if (this.files?.fault) throw new StoreFault(this.files.fault);
-      return Promise.resolve(work());
-    } catch (err) {
-      return Promise.reject(translate(err));
-    }
+    // Several statements that stand or fall together; made once (inside a batch they run as savepoints).
+    const sql = this.sql;
+    this.atomic = {
+      createSession: db.transaction((session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>) => {
+        sql.insertSession.run(session);
+        sql.insertToken.run(token.hash, session.id, token.kind, token.createdAt, null);
+      }),
+      rotateToken: db.transaction(
+        (previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }) => {
+          sql.retireToken.run({ at: retireAt, hash: previousHash });
+          sql.insertToken.run(next.hash, next.sessionId, next.kind, next.createdAt, null);
+          sql.touchSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId);
+        },
+      ),
+      purgeSessions: db.transaction((before: number, batch: number) => {
+        let deleted = 0;
+        for (const purge of [sql.purgeByRevocation, sql.purgeByIdleExpiry, sql.purgeByAbsoluteExpiry]) {
+          deleted += purge.run({ before, batch: batch - deleted }).changes;
+          if (deleted >= batch) break;
+        }
+        return deleted;
+      }),
+    };
   }
 
   createAccount(account: NewAccount, now: number): Promise<AccountRow> {
-    return this.run(() =>
+    return this.commits.write(() =>
       toAccount(
         this.sql.insertAccount.get({ ...account, isActive: account.isActive ? 1 : 0, now }) as AccountRecord,
       ),
@@ -358,30 +378,30 @@ export class SqliteStore implements Store {
   }
 
   findAccountById(id: number): Promise<AccountRow | undefined> {
-    return this.run(() => optional(this.sql.accountById.get(id) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => optional(this.sql.accountById.get(id) as AccountRecord | undefined, toAccount));
   }
 
   findAccountByUsername(username: string): Promise<AccountRow | undefined> {
-    return this.run(() => optional(this.sql.accountByUsername.get(username) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => optional(this.sql.accountByUsername.get(username) as AccountRecord | undefined, toAccount));
   }
 
   findAccountByName(name: string): Promise<AccountRow | undefined> {
-    return this.run(() => optional(this.sql.accountByName.get(name) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => optional(this.sql.accountByName.get(name) as AccountRecord | undefined, toAccount));
   }
 
   listAccounts(query?: string): Promise<AccountRow[]> {
-    return this.run(() => {
+    return this.commits.read(() => {
       const rows = (query ? this.sql.matchingAccounts.all({ query }) : this.sql.allAccounts.all()) as AccountRecord[];
       return rows.map(toAccount);
     });
   }
 
   countAccounts(): Promise<number> {
-    return this.run(() => (this.sql.countAccounts.get() as { n: number }).n);
+    return this.commits.read(() => (this.sql.countAccounts.get() as { n: number }).n);
   }
 
   updateAccount(id: number, changes: AccountChanges, now: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       const keys = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) => changes[k] !== undefined).sort();
       if (keys.length === 0) return;
       const signature = keys.join(',');
@@ -398,13 +418,13 @@ export class SqliteStore implements Store {
   }
 
   deleteAccount(id: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.deleteAccount.run(id);
     });
   }
 
   recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount> {
-    return this.run(() => {
+    return this.commits.write(() => {
       const row = this.sql.recordFailure.get({ id, now, threshold, lockUntil }) as
         | { failed_logins: number; locked_until: number | null }
         | undefined;
@@ -413,28 +433,23 @@ export class SqliteStore implements Store {
   }
 
   clearLoginFailures(id: number, now: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.clearFailures.run(now, id);
     });
   }
 
   setLock(id: number, lockedUntil: number | null, now: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.setLock.run(lockedUntil, now, id);
     });
   }
 
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void> {
-    return this.run(() =>
-      this.db.transaction(() => {
-        this.sql.insertSession.run(session);
-        this.sql.insertToken.run(token.hash, session.id, token.kind, token.createdAt, null);
-      })(),
-    );
+    return this.commits.write(() => this.atomic.createSession(session, token));
   }
 
   findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
-    return this.run(() => {
+    return this.commits.read(() => {
       const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
       if (!row) return undefined;
       return { token: toToken(row), session: toSession(row) };
@@ -442,7 +457,7 @@ export class SqliteStore implements Store {
   }
 
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
     });
   }
@@ -453,31 +468,25 @@ export class SqliteStore implements Store {
     retireAt: number,
     touch: { lastSeenAt: number; idleExpiresAt: number },
   ): Promise<void> {
-    return this.run(() =>
-      this.db.transaction(() => {
-        this.sql.retireToken.run({ at: retireAt, hash: previousHash });
-        this.sql.insertToken.run(next.hash, next.sessionId, next.kind, next.createdAt, null);
-        this.sql.touchSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId);
-      })(),
-    );
+    return this.commits.write(() => this.atomic.rotateToken(previousHash, next, retireAt, touch));
   }
 
   revokeSession(id: string, at: number, reason: string): Promise<boolean> {
-    return this.run(() => this.sql.revokeSession.run(at, reason, id).changes > 0);
+    return this.commits.write(() => this.sql.revokeSession.run(at, reason, id).changes > 0);
   }
 
   revokeAccountSessions(accountId: number, at: number, reason: string, aliveAt?: number): Promise<string[]> {
-    return this.run(() =>
+    return this.commits.write(() =>
       (this.sql.revokeAccountSessions.all({ at, reason, accountId, aliveAt: aliveAt ?? null }) as { id: string }[]).map((r) => r.id),
     );
   }
 
   findSession(id: string): Promise<SessionRow | undefined> {
-    return this.run(() => optional(this.sql.sessionById.get(id) as SessionRecord | undefined, toSession));
+    return this.commits.read(() => optional(this.sql.sessionById.get(id) as SessionRecord | undefined, toSession));
   }
 
   listSessions(filter: SessionFilter): Promise<SessionRow[]> {
-    return this.run(() =>
+    return this.commits.read(() =>
       (
         this.sql.listSessions.all({
           username: filter.username ?? null,
@@ -490,48 +499,39 @@ export class SqliteStore implements Store {
   }
 
   countLiveSessions(now: number): Promise<number> {
-    return this.run(() => (this.sql.countLive.get({ now }) as { n: number }).n);
+    return this.commits.read(() => (this.sql.countLive.get({ now }) as { n: number }).n);
   }
 
   purgeSessions(before: number, batch: number): Promise<number> {
-    return this.run(() =>
-      this.db.transaction(() => {
-        let deleted = 0;
-        for (const purge of [this.sql.purgeByRevocation, this.sql.purgeByIdleExpiry, this.sql.purgeByAbsoluteExpiry]) {
-          deleted += purge.run({ before, batch: batch - deleted }).changes;
-          if (deleted >= batch) break;
-        }
-        return deleted;
-      })(),
-    );
+    return this.commits.write(() => this.atomic.purgeSessions(before, batch));
   }
 
   countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
-    return this.run(() => (this.sql.countAttempt.get(clientIp, windowStart) as { attempts: number }).attempts);
+    return this.commits.write(() => (this.sql.countAttempt.get(clientIp, windowStart) as { attempts: number }).attempts);
   }
 
   forgetLoginAttempts(before: number): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.forgetAttempts.run(before);
     });
   }
 
   appendAudit(row: AuditRow): Promise<void> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.insertAudit.run(row);
     });
   }
 
   listAudit(limit: number): Promise<StoredAuditRow[]> {
-    return this.run(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
+    return this.commits.read(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
   }
 
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
-    return this.run(() => this.sql.countAudit.all({ since, bucketMs }) as AuditCount[]);
+    return this.commits.read(() => this.sql.countAudit.all({ since, bucketMs }) as AuditCount[]);
   }
 
   secret(name: string, value: string): Promise<string> {
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.insertSecret.run(name, value);
       return (this.sql.getSecret.get(name) as { value: string }).value;
     });
@@ -543,7 +543,7 @@ export class SqliteStore implements Store {
    */
   ping(): Promise<void> {
     this.files?.check();
-    return this.run(() => {
+    return this.commits.write(() => {
       this.sql.healthProbe.run(Date.now());
     });
   }
@@ -561,6 +561,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     this.files?.close();
     try {
+      if (this.db.open) this.commits.drain();
       if (this.db.open) this.db.close();
       return Promise.resolve();
     } catch (err) {

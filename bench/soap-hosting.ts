@@ -7,9 +7,12 @@
  */
 import express from 'express';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { join } from 'node:path';
 import * as soap from 'soap';
+import { createFront } from '../src/http/front';
 import { soapEndpoint } from '../src/http/soap/endpoint';
 import { load, type LoadJob, type LoadResult } from './load';
 
@@ -24,18 +27,19 @@ const request = `<?xml version="1.0" encoding="utf-8"?>
 <soap:Body><av:WebValidate><av:authenticationToken>9e2eee63-07cc-4ac3-aff3-dfe34d995c42</av:authenticationToken></av:WebValidate></soap:Body>
 </soap:Envelope>`;
 
-async function listen(app: express.Express): Promise<{ url: string; close(): void }> {
+async function listen(server: Server): Promise<{ url: string; close(): void }> {
   return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => {
+    server.listen(0, '127.0.0.1', () => {
       resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() });
     });
   });
 }
 
+// Both on a plain node:http server, as dualgate's SOAP endpoints are served (a direct route of the front).
 async function nodeSoapServer() {
-  const app = express();
-  const server = await listen(app);
-  const hosted = soap.listen(app, '/xweb', {
+  const http = createServer();
+  const server = await listen(http);
+  const hosted = soap.listen(http, '/xweb', {
     netForumXML: {
       netForumXMLSoap: {
         WebValidate: (_args: unknown, _cb: unknown, headers: { AuthorizationToken?: { Token?: string } }) => {
@@ -51,9 +55,7 @@ async function nodeSoapServer() {
 }
 
 async function ownCodecServer() {
-  const app = express();
-  app.use(
-    soapEndpoint({
+  const endpoint = soapEndpoint({
       door: 'bench',
       namespace: NS,
       path: '/xweb',
@@ -72,9 +74,8 @@ async function ownCodecServer() {
         },
       ],
       fault: () => ({ status: 500, xml: '<fault/>' }),
-    }),
-  );
-  return listen(app);
+  });
+  return listen(createServer(createFront({ app: express(), routes: [endpoint.route], log: pino({ level: 'silent' }) })));
 }
 
 export interface SoapHostingFigures {

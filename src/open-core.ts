@@ -3,12 +3,19 @@ import { createCore, type Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { openSqliteStore } from './store/sqlite';
 
-/** The configured store and the core over it: what `serve` and every CLI command start from. */
-export function openCore(config: Config, clock: Clock = systemClock): Promise<Core> {
+/** How often a server checkpoints the write-ahead log, off the event loop (src/store/checkpointer.ts). */
+const SERVER_CHECKPOINT_MS = 100;
+
+/**
+ * The configured store and the core over it: what `serve` and every CLI command start from. A server
+ * (`serving`) checkpoints from a thread of its own; a CLI command leaves it to SQLite.
+ */
+export function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
   const store = openSqliteStore({
     path: config.dbPath,
     synchronous: config.synchronous,
     busyTimeoutMs: config.busyTimeoutMs,
+    checkpointEveryMs: serving ? SERVER_CHECKPOINT_MS : undefined,
   });
   return createCore(
     store,

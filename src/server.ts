@@ -6,6 +6,7 @@ import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { buildDoors } from './doors';
 import { createApp } from './http/app';
+import { createFront } from './http/front';
 import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
@@ -51,15 +52,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const lowered = await lowerThreadPoolPriority();
   const log = options.log ?? createLogger(config.logLevel);
   if (lowered > 0) log.debug({ threads: lowered }, 'thread pool runs below the event loop');
-  const core = await openCore(config, options.clock ?? systemClock);
+  const core = await openCore(config, options.clock ?? systemClock, true);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
 
   const metrics = config.metrics ? createMetrics(core) : undefined;
+  const doors = buildDoors(config, core);
   const app = createApp({
     core,
-    log,
-    doors: buildDoors(config, core),
+    doors: doors.routers,
     trustProxy: config.trustProxy,
     metrics,
     metricsRoute: config.metricsPort === undefined,
@@ -67,7 +68,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Slow clients: headers and the whole request must arrive in time, idle keep-alive sockets close. Node checks
   // the first two every `connectionsCheckingInterval` (30 s by default); at most 1 s here, so a late socket
   // is closed soon after its deadline rather than up to 30 s later.
-  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, app);
+  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, createFront({ app, routes: doors.direct, log, metrics }));
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = config.requestTimeoutMs;
   http.keepAliveTimeout = config.keepAliveTimeoutMs;

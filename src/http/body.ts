@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { RequestError } from './request-errors';
 
 /** The content codings a body may come in, and how each is undone. */
@@ -20,10 +20,10 @@ const DECODERS: Record<string, (() => NodeJS.ReadWriteStream) | null> = {
  * client still sends is read and dropped (so the connection stays usable), for as long as the server's
  * request timeout allows.
  */
-export function readBody(req: Request, _res: Response, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tooLarge = () => new RequestError('BodyTooLarge', `Request body larger than ${limit} bytes`);
-    const coding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase() || 'identity';
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity';
     const decoder = Object.hasOwn(DECODERS, coding) ? DECODERS[coding] : undefined;
     if (decoder === undefined) {
       req.resume();
@@ -34,7 +34,7 @@ export function readBody(req: Request, _res: Response, limit: number): Promise<B
       resolve(Buffer.alloc(0));
       return;
     }
-    const declared = Number(req.get('content-length'));
+    const declared = Number(req.headers['content-length']);
     if (decoder === null && declared > limit) {
       req.resume();
       reject(tooLarge());
@@ -92,8 +92,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export const MAX_JSON_DEPTH = 32;
 
 /** A JSON request body: an object, within the limit and `MAX_JSON_DEPTH`. Anything else is a `RequestError`. */
-export async function readJsonObject(req: Request, res: Response, limit: number): Promise<Record<string, unknown>> {
-  const bytes = await readBody(req, res, limit);
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const bytes = await readBody(req, limit);
   let text: string;
   try {
     text = utf8.decode(bytes);

@@ -1,14 +1,15 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../core';
-import { clientIpOf } from './client';
+import { exchangeOf } from './exchange';
 
 /** The core's view of this request; also marks the door for the request log line. */
-export function requestContext(req: Request, res: Response, door: string): RequestContext {
-  res.locals.door = door;
+export function requestContext(req: IncomingMessage, res: ServerResponse, door: string): RequestContext {
+  const exchange = exchangeOf(res);
+  exchange.door = door;
   return {
-    cid: res.locals.cid as string,
+    cid: exchange.cid,
     door,
-    clientIp: clientIpOf(req),
-    userAgent: req.get('user-agent')?.slice(0, 256) ?? null,
+    clientIp: exchange.clientIp,
+    userAgent: req.headers['user-agent']?.slice(0, 256) ?? null,
   };
 }

@@ -5,12 +5,13 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
 import type { AddressInfo } from 'node:net';
 import type { Core } from '../core';
 import type { Logger } from '../logger';
+import { exchangeOf } from './exchange';
 
 export interface Metrics {
   /** Counts a request in flight from now until its response closes (called when the request comes in). */
-  track(res: Response): void;
+  track(res: ServerResponse): void;
   /** Counts one finished request (called from the request log hook). */
-  observe(req: Request, res: Response, seconds: number): void;
+  observe(res: ServerResponse, seconds: number): void;
   /** The metrics in Prometheus text format. */
   render(): Promise<Rendered>;
   /** GET /metrics: Prometheus text format. */
@@ -79,13 +80,14 @@ export function createMetrics(core: Core): Metrics {
       inFlight.inc();
       res.once('close', () => inFlight.dec());
     },
-    observe(_req, res, seconds) {
-      const door = String(res.locals.door ?? 'none');
-      const operation = String(res.locals.operation ?? 'none');
-      const outcome = String(res.locals.outcome ?? (res.statusCode < 400 ? 'ok' : 'error'));
+    observe(res, seconds) {
+      const exchange = exchangeOf(res);
+      const door = exchange.door ?? 'none';
+      const operation = exchange.operation ?? 'none';
+      const outcome = exchange.outcome ?? (res.statusCode < 400 ? 'ok' : 'error');
       requests.inc({ door, operation, outcome });
       latency.observe({ door, operation }, seconds);
-      const code = (res.locals.error as { code?: string } | undefined)?.code;
+      const code = (exchange.error as { code?: string } | undefined)?.code;
       if (code === 'Throttled') throttled.inc();
       if (code === 'StoreUnavailable') storeErrors.inc();
     },

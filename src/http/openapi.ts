@@ -23,7 +23,7 @@ export function openApiRoute(rewritePath: (path: string) => string = (path) => p
   const server = doc.servers?.[0] ?? {};
   const router = Router();
   router.get('/openapi.json', (req, res) => {
-    res.status(200).json({ ...doc, servers: [{ ...server, url: baseUrlOf(req) }], paths });
+    res.status(200).json({ ...doc, servers: [{ ...server, url: baseUrlOf(req, res) }], paths });
   });
   return router;
 }

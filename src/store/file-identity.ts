@@ -30,8 +30,10 @@ export class FileIdentity {
       }
     }
     try {
-      this.watcher = watch(dirname(path), { persistent: false }, (_event, name) => {
-        if (name === null || this.names.has(String(name))) this.check();
+      // Only 'rename' (a name appearing or going): every commit also sends a 'change' for the -wal file,
+      // and looking at the files for those would cost each write three stat calls.
+      this.watcher = watch(dirname(path), { persistent: false }, (event, name) => {
+        if (event === 'rename' && (name === null || this.names.has(String(name)))) this.check();
       });
       this.watcher.on('error', () => this.stopWatching());
     } catch {

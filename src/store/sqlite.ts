@@ -3,6 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreFault, UniqueViolation } from './errors';
 import { FileIdentity } from './file-identity';
+import { Checkpointer } from './checkpointer';
 import { GroupCommit } from './group-commit';
 import { migrations } from './migrations';
 import type {
@@ -26,6 +27,11 @@ export interface SqliteOptions {
   /** NORMAL survives a process crash; FULL also survives power loss (README, Operations). */
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
+  /**
+   * Checkpoint the write-ahead log from a thread of its own this often, instead of in whichever commit
+   * fills it (a server's; a short CLI command leaves it to SQLite).
+   */
+  checkpointEveryMs?: number;
 }
 
 /** Opens (and creates, with its directory) the database, then brings its schema up to date. */
@@ -42,7 +48,15 @@ export function openSqliteStore(options: SqliteOptions): SqliteStore {
   } catch (err) {
     throw translate(err, `cannot open ${options.path}`);
   }
-  return new SqliteStore(db, options.path === ':memory:' ? undefined : new FileIdentity(options.path));
+  if (options.path === ':memory:') return new SqliteStore(db);
+  let checkpointer: Checkpointer | undefined;
+  if (options.checkpointEveryMs !== undefined) {
+    db.pragma('wal_autocheckpoint = 0');
+    checkpointer = new Checkpointer(options.path, options.checkpointEveryMs, options.busyTimeoutMs, () => {
+      if (db.open) db.pragma('wal_autocheckpoint = 1000'); // SQLite's default: commits checkpoint again
+    });
+  }
+  return new SqliteStore(db, new FileIdentity(options.path), checkpointer);
 }
 
 /**
@@ -231,6 +245,7 @@ export class SqliteStore implements Store {
     private readonly db: Database.Database,
     /** Whether the files at the database's path are still the ones open here (absent for `:memory:`). */
     private readonly files?: FileIdentity,
+    private readonly checkpointer?: Checkpointer,
   ) {
     // A database file removed or replaced under us: writing on would write into a file nobody will read.
     this.commits = new GroupCommit(db, translate, () => {
@@ -558,14 +573,17 @@ export class SqliteStore implements Store {
     }
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.files?.close();
     try {
       if (this.db.open) this.commits.drain();
+    } finally {
+      await this.checkpointer?.stop();
+    }
+    try {
       if (this.db.open) this.db.close();
-      return Promise.resolve();
     } catch (err) {
-      return Promise.reject(translate(err));
+      throw translate(err);
     }
   }
 }

@@ -151,7 +151,7 @@ async function jsonBody(call: ConsoleCall, limit: number): Promise<Record<string
   if (!call.req.is('application/json')) {
     throw new RequestError('MalformedJson', 'The request body must be JSON, sent as Content-Type: application/json');
   }
-  return readJsonObject(call.req, call.res, limit);
+  return readJsonObject(call.req, limit);
 }
 
 function requireOperatorOf(call: ConsoleCall): Operator {

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
 
 export const SESSION_COOKIE = 'JSESSIONID';
@@ -10,8 +10,8 @@ export interface RequestCookies {
   xsrf?: string;
 }
 
-export function readCookies(req: Request): RequestCookies {
-  const header = req.get('cookie');
+export function readCookies(req: IncomingMessage): RequestCookies {
+  const header = req.headers.cookie;
   if (!header) return {};
   const jar = parse(header);
   return { session: jar[SESSION_COOKIE] || undefined, xsrf: jar[XSRF_COOKIE] || undefined };
@@ -19,7 +19,7 @@ export function readCookies(req: Request): RequestCookies {
 
 /**
  * Writes the door's `Set-Cookie` values. Every cookie is scoped to the prefix, as a real Studio scopes its
- * own to its context path, and is `Secure` when the request came over HTTPS (`req.secure` honours Express's
+ * own to its context path, and is `Secure` when the request came over HTTPS (the exchange's protocol honours the
  * trust proxy setting).
  */
 export class CookieWriter {

@@ -1,5 +1,7 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { isCoreError, type BadInput, type CoreErrorCode, type StoreUnavailable, type Throttled } from '../../core';
+import { exchangeOf } from '../../http/exchange';
+import { replyJson } from '../../http/reply';
 import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 
 /** Every error body of this door: Studio's `{"message": ...}`, and the field at fault for a 400 when known. */
@@ -73,9 +75,9 @@ function codeOf(err: unknown): ErrorCode {
 }
 
 /** Answers `err` the Studio way; the request log line names the error (and carries its stack on a 500). */
-export function sendError(res: Response, err: unknown): void {
-  const wire = TABLE[codeOf(err)](err instanceof Error ? err : new Error(String(err)), res.locals.cid as string);
-  res.locals.error = err;
-  if (wire.headers) res.set(wire.headers);
-  res.status(wire.status).json(wire.body);
+export function sendError(res: ServerResponse, err: unknown): void {
+  const exchange = exchangeOf(res);
+  const wire = TABLE[codeOf(err)](err instanceof Error ? err : new Error(String(err)), exchange.cid);
+  exchange.error = err;
+  replyJson(res, wire.status, wire.body, wire.headers);
 }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config';
 import { InvalidToken, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
 import { readJsonObject } from '../../http/body';
@@ -6,8 +6,8 @@ import type { CookieWriter, RequestCookies } from './cookies';
 
 /** One call as an operation sees it. */
 export interface StudioCall {
-  req: Request;
-  res: Response;
+  req: IncomingMessage;
+  res: ServerResponse;
   ctx: RequestContext;
   cookies: RequestCookies;
   /** The request came over HTTPS (directly, or through a trusted proxy): cookies get `Secure`. */
@@ -63,8 +63,8 @@ export function studioOperations(core: Core, config: Config, cookies: CookieWrit
       method: 'POST',
       csrf: true,
       issuesXsrf: true,
-      async run({ req, res, ctx, cookies: sent, secure }) {
-        const body = await readJsonObject(req, res, config.jsonLimit);
+      async run({ req, ctx, cookies: sent, secure }) {
+        const body = await readJsonObject(req, config.jsonLimit);
         const issued = await sessions.login(body.username, body.password, { kind: 'cookie' }, ctx);
         // The new session replaces the one this browser had, which would otherwise live on unseen.
         await endSession(sent.session, ctx);

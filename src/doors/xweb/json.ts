@@ -18,7 +18,7 @@ export function xwebJsonRoutes(deps: XwebDeps, jsonLimit: number): Router {
     res.locals.operation = op?.name ?? null;
     try {
       if (!op) throw new RequestError('UnknownOperation', `Unknown method: ${req.params.method.slice(0, 128)}`);
-      const params = await paramsOf(op, req, res, jsonLimit);
+      const params = await paramsOf(op, req, jsonLimit);
       const performed = await perform(deps, op, params, callerOf(req), ctx);
       const body = op.integrator ? {} : { Token: performed.token };
       res
@@ -39,12 +39,12 @@ export function xwebJsonRoutes(deps: XwebDeps, jsonLimit: number): Router {
 }
 
 /** The fields from the query string (GET) or from the body's `{"<Method>": {...}}` (POST). */
-async function paramsOf(op: XwebOperation, req: Request, res: Response, jsonLimit: number): Promise<Params> {
+async function paramsOf(op: XwebOperation, req: Request, jsonLimit: number): Promise<Params> {
   if (req.method === 'GET' && op.get) return pick(op, req.query as Record<string, unknown>, 'query parameter');
   if (req.method !== 'POST') {
     throw new RequestError('MethodNotAllowed', `${op.name} accepts ${op.get ? 'GET and POST' : 'POST only'}`);
   }
-  const body = await readJsonObject(req, res, jsonLimit);
+  const body = await readJsonObject(req, jsonLimit);
   const inner = body[op.name];
   if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) {
     throw new RequestError('MalformedJson', `The request body must be {"${op.name}": {...}}`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setHeaders } from '../../http/reply';
 import type { SoapCall, SoapDoor } from '../../http/soap/endpoint';
 import { SOAP11_NS, type SoapRequest } from '../../http/soap/envelope';
 import { child, type XmlElement } from '../../http/soap/guard';
@@ -46,7 +47,7 @@ export function xwebSoapDoor(deps: XwebDeps, xmlLimit: number): SoapDoor {
     fault(err, call) {
       const operation = call.operation === undefined ? undefined : findOperation(call.operation);
       const wire = describeError(err, operation, call.cid);
-      call.res.set(wire.headers);
+      setHeaders(call.res, wire.headers);
       return {
         status: wire.status === 413 ? 413 : 500,
         xml: faultEnvelope(wire.faultcode, wire.kind, wire.message, operation?.name ?? 'netForumXML', call.endpointUrl),

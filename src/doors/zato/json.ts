@@ -1,8 +1,12 @@
-import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router, type Request } from 'express';
 import type { Config } from '../../config';
 import type { Core } from '../../core';
 import { readJsonObject } from '../../http/body';
 import { requestContext } from '../../http/context';
+import { exchangeOf } from '../../http/exchange';
+import type { DoorRoutes } from '../../http/front';
+import { replyJson } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
 import { zatoError } from './errors';
 import { callService, elementOf, SERVICES, type FieldSource, type Reply, type ZatoService } from './services';
@@ -13,12 +17,12 @@ const LOG_OUT = byName.get('zato.security.jwt.log-out')!;
 
 /**
  * `POST /zato/json/<service>` for every service of the table, and the Zato 3 style aliases
- * `POST /zato/jwt/log-in` and `POST /zato/jwt/log-out`.
+ * `POST /zato/jwt/log-in` and `POST /zato/jwt/log-out` (a direct route: the hot path of the door).
  */
-export function zatoJson(config: Config, core: Core, door: string): Router {
+export function zatoJson(config: Config, core: Core, door: string): DoorRoutes {
   const router = Router();
-  const input = (req: Request, res: Response) => async (): Promise<FieldSource> => {
-    const body = await readJsonObject(req, res, config.jsonLimit);
+  const input = (req: Request) => async (): Promise<FieldSource> => {
+    const body = await readJsonObject(req, config.jsonLimit);
     return (name) => (Object.hasOwn(body, name) ? body[name] : undefined);
   };
 
@@ -29,8 +33,8 @@ export function zatoJson(config: Config, core: Core, door: string): Router {
       const service = byName.get(name);
       if (!service) throw new RequestError('UnknownOperation', `Unknown service: ${name.slice(0, 128)}`);
       res.locals.operation = service.name;
-      const reply = await callService(service, core, { ctx, authorization: req.get('authorization'), input: input(req, res) });
-      res.status(200).json(responseBody(service, res.locals.cid as string, reply));
+      const reply = await callService(service, core, { ctx, authorization: req.get('authorization'), input: input(req) });
+      replyJson(res, 200, responseBody(service, ctx.cid!, reply));
     } catch (err) {
       sendError(res, err);
     }
@@ -40,32 +44,33 @@ export function zatoJson(config: Config, core: Core, door: string): Router {
     const ctx = requestContext(req, res, door);
     res.locals.operation = LOG_IN.name;
     try {
-      const reply = await callService(LOG_IN, core, { ctx, authorization: undefined, input: input(req, res) });
+      const reply = await callService(LOG_IN, core, { ctx, authorization: undefined, input: input(req) });
       const token = reply.kind === 'item' ? String(reply.item.token) : '';
-      res.status(200).set('Authorization', token).json({ token });
+      replyJson(res, 200, { token }, { Authorization: token });
     } catch (err) {
       sendError(res, err);
     }
   });
 
-  router.post('/zato/jwt/log-out', async (req, res) => {
+  const logOut = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ctx = requestContext(req, res, door);
-    res.locals.operation = LOG_OUT.name;
-    const token = bearerToken(req.get('authorization'));
+    const exchange = exchangeOf(res);
+    exchange.operation = LOG_OUT.name;
+    const token = bearerToken(req.headers.authorization);
     if (token === undefined) {
-      res.locals.outcome = 'error';
-      res.status(400).json({ result: 'No JWT found' });
+      exchange.outcome = 'error';
+      replyJson(res, 400, { result: 'No JWT found' });
       return;
     }
     try {
       await callService(LOG_OUT, core, { ctx, authorization: undefined, input: async () => (name) => (name === 'token' ? token : undefined) });
-      res.status(200).json({});
+      replyJson(res, 200, {});
     } catch (err) {
       sendError(res, err);
     }
-  });
+  };
 
-  return router;
+  return { router, direct: [{ path: '/zato/jwt/log-out', methods: ['POST'], handle: logOut }] };
 }
 
 /** The token of `Authorization: Bearer <token>`, or of a bare `Authorization: <token>` (what log-in hands out). */
@@ -80,12 +85,10 @@ export function responseBody(service: ZatoService, cid: string, reply: Reply): R
   return { zato_env: { details: '', result: 'ZATO_OK', cid }, [`${elementOf(service)}_response`]: payload };
 }
 
-function sendError(res: Response, err: unknown): void {
+function sendError(res: ServerResponse, err: unknown): void {
   const error = zatoError(err);
-  res.locals.error = err;
-  res.locals.outcome = 'error';
-  res
-    .status(error.status)
-    .set(error.headers)
-    .json({ zato_env: { result: 'ZATO_ERROR', cid: res.locals.cid as string, details: error.message } });
+  const exchange = exchangeOf(res);
+  exchange.error = err;
+  exchange.outcome = 'error';
+  replyJson(res, error.status, { zato_env: { result: 'ZATO_ERROR', cid: exchange.cid, details: error.message } }, error.headers);
 }

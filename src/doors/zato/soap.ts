@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import type { Router } from 'express';
 import type { Config } from '../../config';
 import type { Core } from '../../core';
+import { setHeaders } from '../../http/reply';
 import { soapEndpoint, type SoapDoor } from '../../http/soap/endpoint';
 import { SOAP11_NS } from '../../http/soap/envelope';
 import { child } from '../../http/soap/guard';
@@ -14,7 +14,7 @@ export const SOAP_PATH = '/zato/soap';
 export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
 
 /** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
-export function zatoSoap(config: Config, core: Core, door: string): Router {
+export function zatoSoap(config: Config, core: Core, door: string): ReturnType<typeof soapEndpoint> {
   const soapDoor: SoapDoor = {
     door,
     namespace: ZATO_NS,
@@ -28,7 +28,7 @@ export function zatoSoap(config: Config, core: Core, door: string): Router {
       async handle(request, call) {
         const reply = await callService(service, core, {
           ctx: call.ctx,
-          authorization: call.req.get('authorization'),
+          authorization: call.req.headers.authorization,
           input: async () => (name) => child(request.body, name)?.text,
         });
         return responseEnvelope(service, call.cid, reply);
@@ -36,7 +36,7 @@ export function zatoSoap(config: Config, core: Core, door: string): Router {
     })),
     fault(err, call) {
       const error = zatoError(err);
-      call.res.set(error.headers);
+      setHeaders(call.res, error.headers);
       return { status: error.soapStatus, xml: faultEnvelope(error.faultcode, call.cid, error.message) };
     },
   };

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { RequestContext } from '../../core';
 import { readBody } from '../body';
 import { baseUrlOf } from '../client';
 import { requestContext } from '../context';
+import { exchangeOf } from '../exchange';
+import type { DirectRoute } from '../front';
+import { reply, XML_TYPE } from '../reply';
 import { RequestError } from '../request-errors';
 import { escapeXml } from './markup';
 import { readEnvelope, type SoapRequest } from './envelope';
@@ -11,8 +15,8 @@ import { parseUntrustedXml } from './guard';
 
 /** One call as a SOAP operation handler sees it. */
 export interface SoapCall {
-  req: Request;
-  res: Response;
+  req: IncomingMessage;
+  res: ServerResponse;
   ctx: RequestContext;
   cid: string;
   /** The endpoint's own URL as the client reached it (xWeb faults name it as `faultactor`). */
@@ -41,13 +45,11 @@ export interface SoapDoor {
   fault(err: unknown, call: SoapCall): { status: number; xml: string };
 }
 
-const XML_TYPE = 'text/xml; charset=utf-8';
-
 /** Answers `?wsdl` (any case) on GET: the door's WSDL with its soap:address set to where the client came from. */
 export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: Request, res: Response) => void {
   const wsdl = readFileSync(door.wsdlFile, 'utf8');
   return (req, res) => {
-    const location = escapeXml(`${baseUrlOf(req)}${door.path}`);
+    const location = escapeXml(`${baseUrlOf(req, res)}${door.path}`);
     res
       .status(200)
       .set('Content-Type', XML_TYPE)
@@ -60,40 +62,43 @@ export function hasWsdlQuery(req: Request): boolean {
   return Object.keys(req.query as object).some((k) => k.toLowerCase() === 'wsdl');
 }
 
-/** The SOAP 1.1 endpoint of a door: guard, envelope, dispatch by SOAPAction and body element, fault mapping. */
-export function soapEndpoint(door: SoapDoor): Router {
+/**
+ * The SOAP 1.1 endpoint of a door: guard, envelope, dispatch by SOAPAction and body element, fault mapping.
+ * `POST` is a direct route (answered ahead of Express); `GET ?wsdl` is an Express route.
+ */
+export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRoute } {
   const byAction = new Map(door.operations.map((op) => [op.soapAction, op]));
   const byElement = new Map(door.operations.map((op) => [op.requestElement, op]));
   const sendWsdl = wsdlResponder(door);
   const router = Router();
-
   router.get(door.path, (req, res, next) => (hasWsdlQuery(req) ? sendWsdl(req, res) : next()));
 
-  router.post(door.path, async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const exchange = exchangeOf(res);
     const ctx = requestContext(req, res, door.door);
-    const call: SoapCall = { req, res, ctx, cid: ctx.cid!, endpointUrl: `${baseUrlOf(req)}${door.path}` };
+    const call: SoapCall = { req, res, ctx, cid: exchange.cid, endpointUrl: `${baseUrlOf(req, res)}${door.path}` };
     try {
-      const request = readEnvelope(parseUntrustedXml(await readBody(req, res, door.xmlLimit)));
+      const request = readEnvelope(parseUntrustedXml(await readBody(req, door.xmlLimit)));
       const operation = dispatch(request, soapActionOf(req), byAction, byElement, door.namespace);
       call.operation = operation.name;
-      res.locals.operation = operation.name;
+      exchange.operation = operation.name;
       const xml = await operation.handle(request, call);
-      res.locals.outcome ??= 'ok';
-      res.status(200).set('Content-Type', XML_TYPE).send(xml);
+      exchange.outcome ??= 'ok';
+      reply(res, 200, XML_TYPE, xml);
     } catch (err) {
       const { status, xml } = door.fault(err, call);
-      res.locals.outcome = 'error';
-      res.locals.error = err;
-      res.status(status).set('Content-Type', XML_TYPE).send(xml);
+      exchange.outcome = 'error';
+      exchange.error = err;
+      reply(res, status, XML_TYPE, xml);
     }
-  });
-  return router;
+  };
+  return { router, route: { path: door.path, methods: ['POST'], handle } };
 }
 
 /** SOAPAction without its quotes; undefined when the header is absent or empty. */
-function soapActionOf(req: Request): string | undefined {
-  const raw = req.get('soapaction');
-  if (raw === undefined) return undefined;
+function soapActionOf(req: IncomingMessage): string | undefined {
+  const raw = req.headers.soapaction;
+  if (typeof raw !== 'string') return undefined;
   const action = raw.trim().replace(/^"(.*)"$/, '$1');
   return action === '' ? undefined : action;
 }

@@ -1,0 +1,132 @@
+import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
+import type { Express, Router } from 'express';
+import proxyAddr from 'proxy-addr';
+import type { Logger } from '../logger';
+import { newCid } from './cid';
+import type { Exchange } from './exchange';
+import type { Metrics } from './metrics';
+import { replyJson, setHeaders } from './reply';
+
+/**
+ * A route answered straight from node:http, ahead of Express: the hot paths (log-out, validate, the SOAP
+ * endpoints), where Express's per-request work cost several times what the answer itself does.
+ */
+export interface DirectRoute {
+  /** Matched as Express matches a route path: in any case, with or without one trailing slash. */
+  path: string;
+  /** The methods it answers; any other goes on to Express (a `GET ?wsdl` on a SOAP endpoint, say). Absent: all. */
+  methods?: readonly string[];
+  /** Sends the answer, its errors included; a rejection gets the last-resort 500. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/** `route` with `headers` on every answer (a door's Cache-Control, say). */
+export function withHeaders(route: DirectRoute, headers: OutgoingHttpHeaders): DirectRoute {
+  return {
+    ...route,
+    handle(req, res) {
+      setHeaders(res, headers);
+      return route.handle(req, res);
+    },
+  };
+}
+
+/** What a door serves: Express routes, and the direct routes of its hot paths. */
+export interface DoorRoutes {
+  router: Router;
+  direct: DirectRoute[];
+}
+
+export interface FrontOptions {
+  /** Everything that is not a direct route; its `trust proxy` setting also decides the client address. */
+  app: Express;
+  routes: readonly DirectRoute[];
+  log: Logger;
+  /** When given, every request is counted. */
+  metrics?: Metrics;
+}
+
+type TrustFn = (address: string, hop: number) => boolean;
+
+/**
+ * The request listener: a cid, the hygiene headers and the request log line for every request, then the
+ * direct route for its path, or Express.
+ */
+export function createFront({ app, routes, log, metrics }: FrontOptions): RequestListener {
+  const trust = app.get('trust proxy fn') as TrustFn;
+  const byPath = new Map(routes.map((route) => [routeKey(route.path), route]));
+  // The request line is built from a fixed list of fields, none of them a secret, so it skips the logger's
+  // redaction, which costs far more than the line itself. A line that carries an error object goes through
+  // `log` and is redacted.
+  const requestLog = log.child({}, { redact: [] });
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, trust) };
+    (res as ServerResponse & { locals: Exchange }).locals = exchange;
+    res.setHeader('X-Zato-CID', exchange.cid);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    metrics?.track(res);
+    res.once('finish', () => {
+      const err = exchange.error as { code?: string; name?: string } | undefined;
+      const line = {
+        cid: exchange.cid,
+        door: exchange.door ?? null,
+        operation: exchange.operation ?? null,
+        outcome: exchange.outcome ?? (res.statusCode < 400 ? 'ok' : 'error'),
+        error: err ? (err.code ?? err.name ?? 'Error') : undefined,
+        method: req.method,
+        path,
+        status: res.statusCode,
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        clientIp: exchange.clientIp,
+      };
+      metrics?.observe(res, line.durationMs / 1000);
+      if (res.statusCode >= 500) log.error({ ...line, err: exchange.error }, 'request failed');
+      else requestLog.info(line, 'request');
+    });
+
+    const route = byPath.get(routeKey(path));
+    if (route !== undefined && (route.methods === undefined || route.methods.includes(req.method ?? ''))) {
+      route.handle(req, res).catch((err: unknown) => answerUncaught(res, err));
+    } else {
+      app(req, res);
+    }
+  };
+}
+
+/**
+ * Anything no door turned into its own error: a bare 500 with the cid, the stack only in the log. An error
+ * that carries a 4xx status (a malformed URL, from Express) is the client's: a bare 400.
+ */
+export function answerUncaught(res: ServerResponse, err: unknown): void {
+  const exchange = (res as ServerResponse & { locals: Exchange }).locals;
+  exchange.error = err;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = (err as { status?: number } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    replyJson(res, status, { error: 'Bad request', cid: exchange.cid });
+    return;
+  }
+  replyJson(res, 500, { error: 'Internal server error', cid: exchange.cid });
+}
+
+function routeKey(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+}
+
+/** As Express's `req.protocol`: the connection's, or a trusted proxy's first X-Forwarded-Proto. */
+function protocolOf(req: IncomingMessage, trust: TrustFn): 'http' | 'https' {
+  const own = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  if (!trust(req.socket.remoteAddress ?? '', 0)) return own;
+  const header = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https' || first === 'http' ? first : own;
+}

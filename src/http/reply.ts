@@ -1,0 +1,23 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+export const XML_TYPE = 'text/xml; charset=utf-8';
+
+export function setHeaders(res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+}
+
+/** Sends a whole answer at once; headers set earlier on `res` are kept, `headers` are added. */
+export function reply(res: ServerResponse, status: number, contentType: string, body: string, headers?: OutgoingHttpHeaders): void {
+  if (headers) setHeaders(res, headers);
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** `value` as JSON, byte for byte what Express's `res.json` sends. */
+export function replyJson(res: ServerResponse, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
+  reply(res, status, JSON_TYPE, JSON.stringify(value), headers);
+}

@@ -267,7 +267,7 @@ export class Sessions {
   }
 
   /** The token's row and session when this server issued it; undefined when it never did. */
-  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     if (typeof token !== 'string') return undefined;
     try {
       this.mint.assertIssuable(token);
@@ -284,7 +284,7 @@ export class Sessions {
     if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {
       throw new TokenExpired();
     }
-    const account = found.session.accountId === null ? undefined : await this.store.findAccountById(found.session.accountId);
+    const { account } = found;
     if (!account) throw new TokenExpired();
     return { session: found.session, token: found.token, account: publicAccount(account) };
   }

@@ -43,7 +43,6 @@ export class GroupCommit {
     const units = this.queue;
     this.queue = [];
     if (units.length > 0) this.runUnits(units);
-    if (process.env.DG_BATCHSTAT) { const g = globalThis as any; g.b = (g.b ?? 0) + 1; g.u = (g.u ?? 0) + units.length; if (g.b % 5000 === 0) console.error(`batches ${g.b} avg ${(g.u / g.b).toFixed(2)}`); }
   }
 
   private submit<T>(work: () => T, writes: boolean): Promise<T> {

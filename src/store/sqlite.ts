@@ -463,11 +463,13 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.createSession(session, token));
   }
 
-  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined> {
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     return this.commits.read(() => {
       const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
       if (!row) return undefined;
-      return { token: toToken(row), session: toSession(row) };
+      const session = toSession(row);
+      const account = session.accountId === null ? undefined : (this.sql.accountById.get(session.accountId) as AccountRecord | undefined);
+      return { token: toToken(row), session, account: optional(account, toAccount) };
     });
   }
 

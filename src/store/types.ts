@@ -112,8 +112,8 @@ export interface Store {
   setLock(id: number, lockedUntil: number | null, now: number): Promise<void>;
 
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
-  /** The token and its session, by the token's hash. */
-  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow } | undefined>;
+  /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined>;
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /** Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction. */
   rotateToken(previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }): Promise<void>;

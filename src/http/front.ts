@@ -3,7 +3,7 @@ import type { Express, Router } from 'express';
 import proxyAddr from 'proxy-addr';
 import type { Logger } from '../logger';
 import { newCid } from './cid';
-import type { Exchange } from './exchange';
+import { exchangeOf, type Exchange } from './exchange';
 import type { Metrics } from './metrics';
 import { replyJson, setHeaders } from './reply';
 
@@ -103,7 +103,7 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
  * that carries a 4xx status (a malformed URL, from Express) is the client's: a bare 400.
  */
 export function answerUncaught(res: ServerResponse, err: unknown): void {
-  const exchange = (res as ServerResponse & { locals: Exchange }).locals;
+  const exchange = exchangeOf(res);
   exchange.error = err;
   if (res.headersSent) {
     res.destroy();

@@ -19,9 +19,12 @@ export class FileIdentity {
   private readonly names = new Set<string>();
   private watcher: FSWatcher | undefined;
   private problem: string | undefined;
+  /** The directory holding the three files. */
+  readonly directory: string;
 
   constructor(dbPath: string) {
     const path = resolve(dbPath);
+    this.directory = dirname(path);
     for (const suffix of SUFFIXES) {
       const id = identity(path + suffix);
       if (id !== undefined) {
@@ -32,7 +35,7 @@ export class FileIdentity {
     try {
       // Only 'rename' (a name appearing or going): every commit also sends a 'change' for the -wal file,
       // and looking at the files for those would cost each write three stat calls.
-      this.watcher = watch(dirname(path), { persistent: false }, (event, name) => {
+      this.watcher = watch(this.directory, { persistent: false }, (event, name) => {
         if (event === 'rename' && (name === null || this.names.has(String(name)))) this.check();
       });
       this.watcher.on('error', () => this.stopWatching());

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreFault, UniqueViolation } from './errors';
 import { FileIdentity } from './file-identity';
@@ -555,11 +556,16 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Health: the database file is still the one open here, and a write commits. A `SELECT` would not notice a
-   * read-only or full disk, and a write rolled back never reaches the disk; one small row rewritten does.
+   * Health: the database file is still the one open here, its file system has room, and a write commits. A
+   * `SELECT` would not notice a read-only or full disk, and a write rolled back never reaches the disk; one
+   * small row rewritten does. The room is asked of the file system because SQLite reuses the log's space
+   * after a checkpoint: on a full disk a small write can still commit while the next larger one fails.
    */
-  ping(): Promise<void> {
-    this.files?.check();
+  async ping(): Promise<void> {
+    if (this.files) {
+      this.files.check();
+      if ((await freeBytes(this.files.directory)) < MIN_FREE_BYTES) throw new StoreFault(FAULT_REASONS.SQLITE_FULL!);
+    }
     return this.commits.write(() => {
       this.sql.healthProbe.run(Date.now());
     });
@@ -587,6 +593,19 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw translate(err);
     }
+  }
+}
+
+/** Less free space than this, for an unprivileged writer, and health reports the disk full. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+/** Free bytes on the file system holding `directory`; Infinity when it cannot tell (the write probe still can). */
+async function freeBytes(directory: string): Promise<number> {
+  try {
+    const { bavail, bsize } = await statfs(directory);
+    return bavail * bsize;
+  } catch {
+    return Infinity;
   }
 }
 

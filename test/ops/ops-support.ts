@@ -173,6 +173,22 @@ export function integrityCheck(path: string): string {
   }
 }
 
+/**
+ * Checkpoints the whole write-ahead log into the database and cuts the log to nothing, from a connection of
+ * its own. SQLite otherwise reuses the log's space, so a write that fits there commits even on a full disk;
+ * after this, every write needs new space.
+ */
+export function emptyLog(path: string): void {
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (result?.busy !== 0) throw new Error(`the log of ${path} could not be emptied`);
+  } finally {
+    db.close();
+  }
+}
+
 /** One value out of Prometheus text: the sample whose name and labels match, summed over the rest. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { cliContext } from '../../src/core/context';
+import { StoreFault } from '../../src/store/errors';
+import { openSqliteStore } from '../../src/store/sqlite';
 import { openTestCore } from '../support/core';
 import { startServeProcess, type ServeProcess } from '../support/process';
 import { tempDir } from '../support/server';
@@ -9,6 +12,7 @@ import {
   cannotMountExt4,
   cannotMountTmpfs,
   Doors,
+  emptyLog,
   integrityCheck,
   mountExt4,
   mountTmpfs,
@@ -49,6 +53,17 @@ async function serveAt(dbPath: string, settings: Record<string, string> = {}, se
   const server = await startServeProcess({ DUALGATE_DB: dbPath, DUALGATE_LOGIN_RATE: '0', DUALGATE_BUSY_TIMEOUT_MS: '200', ...settings });
   started.push(server);
   return server;
+}
+
+/** A complete checkpoint that leaves the log file at its size, as a server's background checkpoints do. */
+function emptyLogKeepingItsSpace(path: string): void {
+  const db = new Database(path);
+  try {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    expect(result!.checkpointed).toBe(result!.log);
+  } finally {
+    db.close();
+  }
 }
 
 const post = (url: string, body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', headers, body });
@@ -156,12 +171,33 @@ describe('store faults under a running server', () => {
     const db = join(fs.dir, 'full.db');
     const server = await serveAt(db);
     const before = await sessionsBefore(server.url);
+    emptyLog(db);
     const filler = fs.fill();
     await expectInternalErrors(server.url, 'disk is full');
     rmSync(filler);
     await expectServing(server, before);
     expect(await server.stop()).toBe(0);
     expect(integrityCheck(db)).toBe('ok');
+  });
+
+  (cannotMountTmpfs ? it.skip : it)('a full file system while the log still has room: a small write commits, and health already reports the disk full', async () => {
+    const fs: Tmpfs = mountTmpfs('8m');
+    cleanups.push(() => fs.unmount());
+    const path = join(fs.dir, 'room.db');
+    const store = openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 200 });
+    cleanups.push(() => void store.close());
+    // About a hundred pages through the log, then a checkpoint: the next write starts the log over in its own space.
+    for (let i = 0; i < 100; i++) await store.secret(`filler-${i}`, 'x'.repeat(3000));
+    emptyLogKeepingItsSpace(path);
+    const filler = fs.fill();
+
+    expect(await store.secret('after-the-disk-filled', 'v')).toBe('v');
+    await expect(store.ping()).rejects.toThrow(new StoreFault('disk is full'));
+
+    rmSync(filler);
+    await expect(store.ping()).resolves.toBeUndefined();
+    await store.close();
+    expect(integrityCheck(path)).toBe('ok');
   });
 
   skipNote('a read-only file system', cannotMountExt4);

@@ -65,8 +65,8 @@ export class Sessions {
 
     if (options.renewToken !== undefined) {
       const renewable = await this.liveByToken(options.renewToken).catch(() => undefined);
-      if (renewable && renewable.session.accountId === account.id) {
-        const token = await this.rotate(renewable, 0);
+      const token = renewable && renewable.session.accountId === account.id ? await this.rotate(renewable, 0) : undefined;
+      if (renewable && token !== undefined) {
         await this.audit.record(ctx, { event: 'renew', outcome: 'ok', username: name, sessionId: renewable.session.id });
         return { token, session: renewable.session, account: publicAccount(account) };
       }
@@ -129,8 +129,16 @@ export class Sessions {
    * concurrent calls that still carry it do not fail.
    */
   async renew(token: unknown, ctx: RequestContext, graceSeconds = 0): Promise<Issued> {
-    const live = await this.liveByToken(token);
+    return this.renewVerified(await this.liveByToken(token), ctx, graceSeconds);
+  }
+
+  /**
+   * `renew` for a session `verify` answered earlier in the same call, without looking its token up again;
+   * `TokenExpired` when the session has been revoked since (the call itself may have logged it out).
+   */
+  async renewVerified(live: LiveSession, ctx: RequestContext, graceSeconds = 0): Promise<Issued> {
     const next = await this.rotate(live, graceSeconds);
+    if (next === undefined) throw new TokenExpired();
     await this.audit.record(ctx, { event: 'renew', outcome: 'ok', username: live.session.username, sessionId: live.session.id });
     return { token: next, session: live.session, account: live.account };
   }
@@ -140,7 +148,7 @@ export class Sessions {
    * fine (nothing to do, as RFC 7009 has it); a token this server never issued is `InvalidToken`.
    */
   async logout(token: unknown, ctx: RequestContext): Promise<{ ended: boolean }> {
-    const found = await this.lookup(token);
+    const found = await this.lookup(token, false);
     if (!found) throw new InvalidToken();
     const { session } = found;
     const ended = await this.store.revokeSession(session.id, this.clock.now(), 'logout');
@@ -266,15 +274,15 @@ export class Sessions {
     return account;
   }
 
-  /** The token's row and session when this server issued it; undefined when it never did. */
-  private async lookup(token: unknown): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+  /** The token's row, session and (unless told not to) account when this server issued it; undefined when it never did. */
+  private async lookup(token: unknown, withAccount = true): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     if (typeof token !== 'string') return undefined;
     try {
       this.mint.assertIssuable(token);
     } catch {
       return undefined;
     }
-    return this.store.findToken(hashToken(token));
+    return this.store.findToken(hashToken(token), withAccount);
   }
 
   private async liveByToken(token: unknown): Promise<LiveSession> {
@@ -289,7 +297,8 @@ export class Sessions {
     return { session: found.session, token: found.token, account: publicAccount(account) };
   }
 
-  private async rotate(live: LiveSession, graceSeconds: number): Promise<string> {
+  /** The session's new token, the presented one retired; undefined when the session has been revoked meanwhile. */
+  private async rotate(live: LiveSession, graceSeconds: number): Promise<string | undefined> {
     const now = this.clock.now();
     const { session } = live;
     const token = this.mint.mint(live.token.kind, {
@@ -299,12 +308,13 @@ export class Sessions {
       expiresAt: session.absoluteExpiresAt,
     });
     const idleExpiresAt = now + session.idleTtl * 1000;
-    await this.store.rotateToken(
+    const rotated = await this.store.rotateToken(
       live.token.hash,
       { hash: hashToken(token), sessionId: session.id, kind: live.token.kind, createdAt: now },
       now + graceSeconds * 1000,
       { lastSeenAt: now, idleExpiresAt },
     );
+    if (!rotated) return undefined;
     live.session = { ...session, lastSeenAt: now, idleExpiresAt };
     return token;
   }

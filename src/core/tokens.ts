@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { TokenKind } from '../store/types';
 import { InvalidToken } from './errors';
@@ -43,9 +43,12 @@ export class TokenMint {
    * object's bytes are the same, so tokens are the same.
    */
   private readonly jwtKey: KeyObject;
+  /** The first segment of every JWT minted here, as jsonwebtoken writes it for HS256: the only one accepted. */
+  private readonly jwtHeader: string;
 
   constructor(jwtSecret: string) {
     this.jwtKey = createSecretKey(Buffer.from(jwtSecret, 'utf8'));
+    this.jwtHeader = jwt.sign({}, this.jwtKey, { algorithm: JWT_ALGORITHM }).split('.')[0]!;
   }
 
   mint(kind: TokenKind, claims: JwtClaims): string {
@@ -77,19 +80,33 @@ export class TokenMint {
   assertIssuable(token: string): TokenKind {
     const kind = kindOf(token);
     if (!kind) throw new InvalidToken();
-    if (kind === 'jwt') {
-      try {
-        const claims = jwt.verify(token, this.jwtKey, {
-          algorithms: [JWT_ALGORITHM],
-          ignoreExpiration: true,
-        });
-        if (typeof claims !== 'object' || typeof claims.sid !== 'string' || typeof claims.jti !== 'string') {
-          throw new InvalidToken();
-        }
-      } catch {
-        throw new InvalidToken();
-      }
-    }
+    if (kind === 'jwt' && !this.signedHere(token)) throw new InvalidToken();
     return kind;
   }
+
+  /**
+   * A JWT is ours when its header is byte for byte the one we write (so HS256, no `kid`, no other header),
+   * its signature is the HMAC of its first two segments under our key, in canonical base64url, and it names
+   * a session and an id. Checked here rather than by `jwt.verify`, which looks the algorithm up in the header
+   * it parses and cost about a sixth of a log-out's CPU; a token also counts only once its hash is found stored.
+   */
+  private signedHere(token: string): boolean {
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    if (header !== this.jwtHeader) return false;
+    const expected = Buffer.from(createHmac('sha256', this.jwtKey).update(`${header}.${payload}`).digest('base64url'));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+    try {
+      const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      return typeof claims === 'object' && claims !== null && typeof (claims as JwtIds).sid === 'string' && typeof (claims as JwtIds).jti === 'string';
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The claims that tie a JWT to its session. */
+interface JwtIds {
+  sid?: unknown;
+  jti?: unknown;
 }

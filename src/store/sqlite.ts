@@ -296,6 +296,9 @@ export class SqliteStore implements Store {
          FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
       ),
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
+      touchLiveSession: db.prepare(
+        'UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ? AND revoked_at IS NULL',
+      ),
       retireToken: db.prepare(
         'UPDATE tokens SET retired_at = min(coalesce(retired_at, @at), @at) WHERE hash = @hash',
       ),
@@ -369,9 +372,10 @@ export class SqliteStore implements Store {
       }),
       rotateToken: db.transaction(
         (previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }) => {
+          if (sql.touchLiveSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId).changes === 0) return false;
           sql.retireToken.run({ at: retireAt, hash: previousHash });
           sql.insertToken.run(next.hash, next.sessionId, next.kind, next.createdAt, null);
-          sql.touchSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId);
+          return true;
         },
       ),
       purgeSessions: db.transaction((before: number, batch: number) => {
@@ -464,12 +468,12 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.createSession(session, token));
   }
 
-  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+  findToken(hash: Buffer, withAccount = true): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     return this.commits.read(() => {
       const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
       if (!row) return undefined;
       const session = toSession(row);
-      const account = session.accountId === null ? undefined : (this.sql.accountById.get(session.accountId) as AccountRecord | undefined);
+      const account = !withAccount || session.accountId === null ? undefined : (this.sql.accountById.get(session.accountId) as AccountRecord | undefined);
       return { token: toToken(row), session, account: optional(account, toAccount) };
     });
   }
@@ -485,7 +489,7 @@ export class SqliteStore implements Store {
     next: Omit<TokenRow, 'retiredAt'>,
     retireAt: number,
     touch: { lastSeenAt: number; idleExpiresAt: number },
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.commits.write(() => this.atomic.rotateToken(previousHash, next, retireAt, touch));
   }
 

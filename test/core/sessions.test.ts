@@ -191,6 +191,25 @@ describe('sessions and tokens', () => {
       await t.core.sessions.logout(first.token, ctx);
       await expect(t.core.sessions.renew(first.token, ctx)).rejects.toBeInstanceOf(TokenExpired);
     });
+
+    it('renews a session verified earlier in the call without a second lookup, unless it was logged out since', async () => {
+      const first = await login('guid');
+      const live = await t.core.sessions.verify(first.token);
+      const renewed = await t.core.sessions.renewVerified(live, ctx, 30);
+      expect(renewed.session.id).toBe(first.session.id);
+      await expect(t.core.sessions.verify(renewed.token)).resolves.toBeDefined();
+
+      const again = await t.core.sessions.verify(renewed.token);
+      await t.core.sessions.logout(renewed.token, ctx);
+      await expect(t.core.sessions.renewVerified(again, ctx)).rejects.toBeInstanceOf(TokenExpired);
+      const audit = await t.core.audit.recent(10);
+      expect(audit.filter((row) => row.event === 'renew')).toHaveLength(1);
+      // Nothing was added to the ended session: its tokens are the two from before, both dead.
+      const db = t.raw();
+      const tokens = db.prepare('SELECT count(*) AS n FROM tokens WHERE session_id = ?').get(first.session.id) as { n: number };
+      db.close();
+      expect(tokens.n).toBe(2);
+    });
   });
 
   describe('logout', () => {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config';
-import { BadInput, InvalidCredentials, InvalidToken, TokenExpired, type LoginOptions, type RequestContext } from '../../core';
+import { BadInput, InvalidCredentials, InvalidToken, TokenExpired, type LiveSession, type LoginOptions, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
 import type { XwebDeps } from './operations';
 
@@ -13,8 +13,11 @@ export type Caller =
 
 interface Admitted {
   token: string;
-  /** Opened by this very call (Basic): answered as it is, there is nothing to rotate. */
-  fresh: boolean;
+  /**
+   * The presented token's session as verified on admission, rotated from there without a second lookup.
+   * Absent when this very call opened the session (Basic): the token is answered as it is.
+   */
+  live?: LiveSession;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function admitCaller({ core, xweb }: XwebDeps, caller: Caller, ctx:
   if (caller.scheme === 'basic') {
     try {
       const issued = await core.sessions.login(caller.username, caller.password, integratorLogin(xweb), ctx);
-      return { token: issued.token, fresh: true };
+      return { token: issued.token };
     } catch (err) {
       // An empty user name or password in a Basic header is a wrong credential, not a field of the request.
       throw err instanceof BadInput ? new InvalidCredentials() : err;
@@ -46,7 +49,7 @@ export async function admitCaller({ core, xweb }: XwebDeps, caller: Caller, ctx:
   const live = await core.sessions.verify(caller.token);
   // A customer token (a `user` account's) or another door's token is no integrator token.
   if (live.token.kind !== 'guid' || live.account.role !== 'integrator') throw new InvalidToken();
-  return { token: caller.token, fresh: false };
+  return { token: caller.token, live };
 }
 
 /**
@@ -55,12 +58,12 @@ export async function admitCaller({ core, xweb }: XwebDeps, caller: Caller, ctx:
  * Rotation happens only on success: a failed call leaves the integrator its token.
  */
 export async function handBack({ core, xweb }: XwebDeps, admitted: Admitted, ctx: RequestContext): Promise<string> {
-  if (admitted.fresh || xweb.expiration === 'absolute') return admitted.token;
+  if (!admitted.live || xweb.expiration === 'absolute') return admitted.token;
   try {
-    return (await core.sessions.renew(admitted.token, ctx, xweb.graceSeconds)).token;
+    return (await core.sessions.renewVerified(admitted.live, ctx, xweb.graceSeconds)).token;
   } catch (err) {
     // The call itself ended the integrator's session (WebLogout of its own token): nothing left to renew.
-    if (err instanceof TokenExpired || err instanceof InvalidToken) return admitted.token;
+    if (err instanceof TokenExpired) return admitted.token;
     throw err;
   }
 }

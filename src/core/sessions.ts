@@ -274,8 +274,11 @@ export class Sessions {
     return account;
   }
 
-  /** The token's row, session and (unless told not to) account when this server issued it; undefined when it never did. */
-  private async lookup(token: unknown, withAccount = true): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+  /** The token's row, session and (unless told not to) account when this server issued it; else undefined. */
+  private async lookup(
+    token: unknown,
+    withAccount = true,
+  ): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     if (typeof token !== 'string') return undefined;
     try {
       this.mint.assertIssuable(token);

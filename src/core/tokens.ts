@@ -98,7 +98,8 @@ export class TokenMint {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
     try {
       const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      return typeof claims === 'object' && claims !== null && typeof (claims as JwtIds).sid === 'string' && typeof (claims as JwtIds).jti === 'string';
+      const ids = claims as JwtIds | null;
+      return typeof ids === 'object' && ids !== null && typeof ids.sid === 'string' && typeof ids.jti === 'string';
     } catch {
       return false;
     }

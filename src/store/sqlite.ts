@@ -473,7 +473,8 @@ export class SqliteStore implements Store {
       const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
       if (!row) return undefined;
       const session = toSession(row);
-      const account = !withAccount || session.accountId === null ? undefined : (this.sql.accountById.get(session.accountId) as AccountRecord | undefined);
+      const accountId = withAccount ? session.accountId : null;
+      const account = accountId === null ? undefined : (this.sql.accountById.get(accountId) as AccountRecord | undefined);
       return { token: toToken(row), session, account: optional(account, toAccount) };
     });
   }

@@ -1,51 +1,46 @@
 import { cliContext } from '../../src/core/context';
 import { startTestServer, type TestServer } from '../support/server';
-import { addAlice, ALICE, expectAnswer, StudioBrowser, type StudioResponse } from './studio-browser';
+import { addAlice, ALICE, expectAnswer, StudioBrowser, studioForEachTest, type StudioResponse } from './studio-browser';
 
 const MINUTE = 60_000;
 
 describe('Crafter Studio door: login.json', () => {
-  let server: TestServer;
-  let browser: StudioBrowser;
+  const studio = studioForEachTest();
   beforeEach(async () => {
-    server = await startTestServer();
-    await addAlice(server);
-    browser = new StudioBrowser(server.url);
-    await browser.ensureXsrf();
+    await studio.browser.ensureXsrf();
   });
-  afterEach(() => server.stop());
 
-  const post = (body: unknown): Promise<StudioResponse> => browser.call('POST', 'login.json', { body });
+  const post = (body: unknown): Promise<StudioResponse> => studio.browser.call('POST', 'login.json', { body });
 
-  const aliveSessions = () => server.core.sessions.list({ alive: true });
+  const aliveSessions = () => studio.server.core.sessions.list({ alive: true });
 
   it('answers a wrong password with 401 Unauthorized, sets no session cookie, and counts the failure', async () => {
-    const res = await browser.login(ALICE.username, 'wrong');
+    const res = await studio.browser.login(ALICE.username, 'wrong');
     expectAnswer(res, 401, 'unauthorized');
-    expect(await browser.cookie('JSESSIONID')).toBeUndefined();
-    const [latest] = await server.core.audit.recent(1);
+    expect(await studio.browser.cookie('JSESSIONID')).toBeUndefined();
+    const [latest] = await studio.server.core.audit.recent(1);
     expect(latest).toMatchObject({ event: 'login', outcome: 'failed', username: 'alice', door: 'crafter', detail: 'bad password' });
   });
 
   it('answers an unknown user exactly as a wrong password', async () => {
-    const unknown = await browser.login('nobody', ALICE.password);
-    const wrong = await browser.login(ALICE.username, 'wrong');
+    const unknown = await studio.browser.login('nobody', ALICE.password);
+    const wrong = await studio.browser.login(ALICE.username, 'wrong');
     expectAnswer(unknown, 401, 'unauthorized');
     expect(unknown.text).toBe(wrong.text);
   });
 
   it('locks the account after five wrong passwords: 401 "Unauthorized. Account locked" even with the right one, until the lock runs out', async () => {
-    for (let i = 0; i < 5; i++) expectAnswer(await browser.login(ALICE.username, 'wrong'), 401, 'unauthorized');
-    expectAnswer(await browser.login(), 401, 'account-locked');
+    for (let i = 0; i < 5; i++) expectAnswer(await studio.browser.login(ALICE.username, 'wrong'), 401, 'unauthorized');
+    expectAnswer(await studio.browser.login(), 401, 'account-locked');
     expect(await aliveSessions()).toHaveLength(0);
-    server.clock.advance(15 * MINUTE);
-    expectAnswer(await browser.login(), 200, 'login-ok');
+    studio.server.clock.advance(15 * MINUTE);
+    expectAnswer(await studio.browser.login(), 200, 'login-ok');
   });
 
   it('answers an account an operator locked with the locked message too', async () => {
-    const alice = (await server.core.accounts.findByUsername(ALICE.username))!;
-    await server.core.accounts.lock(alice.id, server.clock.now() + 60 * MINUTE, cliContext);
-    expectAnswer(await browser.login(), 401, 'account-locked');
+    const alice = (await studio.server.core.accounts.findByUsername(ALICE.username))!;
+    await studio.server.core.accounts.lock(alice.id, studio.server.clock.now() + 60 * MINUTE, cliContext);
+    expectAnswer(await studio.browser.login(), 401, 'account-locked');
   });
 
   it.each([
@@ -78,13 +73,13 @@ describe('Crafter Studio door: login.json', () => {
   });
 
   it('answers a body over the JSON limit with 413 Payload Too Large', async () => {
-    const res = await post({ username: ALICE.username, password: ALICE.password, padding: 'x'.repeat(server.config.jsonLimit) });
+    const res = await post({ username: ALICE.username, password: ALICE.password, padding: 'x'.repeat(studio.server.config.jsonLimit) });
     expectAnswer(res, 413, 'payload-too-large');
   });
 
   it('never echoes the password, in any answer', async () => {
     const secret = 'never-echo-this-secret';
-    for (const res of [await browser.login(ALICE.username, secret), await post({ username: 7, password: secret }), await post({ password: secret })]) {
+    for (const res of [await studio.browser.login(ALICE.username, secret), await post({ username: 7, password: secret }), await post({ password: secret })]) {
       expect(res.text).not.toContain(secret);
     }
   });

@@ -1,53 +1,46 @@
 import Database from 'better-sqlite3';
 import { startTestServer, type TestServer } from '../support/server';
-import { addAlice, expectAnswer, setCookie, StudioBrowser } from './studio-browser';
+import { addAlice, expectAnswer, setCookie, StudioBrowser, studioForEachTest } from './studio-browser';
 
 const EXPIRED = ['JSESSIONID=; Max-Age=0; Path=/studio; HttpOnly; SameSite=Lax', 'XSRF-TOKEN=; Max-Age=0; Path=/studio'];
 
 describe('Crafter Studio door: logout.json', () => {
-  let server: TestServer;
-  let browser: StudioBrowser;
-  beforeEach(async () => {
-    server = await startTestServer();
-    await addAlice(server);
-    browser = new StudioBrowser(server.url);
-  });
-  afterEach(() => server.stop());
+  const studio = studioForEachTest();
 
   it('ends the session at the core, audits it, and expires both cookies', async () => {
-    await browser.login();
-    const token = (await browser.cookie('JSESSIONID'))!;
-    const res = await browser.logout();
+    await studio.browser.login();
+    const token = (await studio.browser.cookie('JSESSIONID'))!;
+    const res = await studio.browser.logout();
     expectAnswer(res, 200, 'logout-ok');
     expect(res.setCookies).toEqual(EXPIRED);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    await expect(server.core.sessions.verify(token)).rejects.toMatchObject({ code: 'TokenExpired' });
-    const [latest] = await server.core.audit.recent(1);
+    await expect(studio.server.core.sessions.verify(token)).rejects.toMatchObject({ code: 'TokenExpired' });
+    const [latest] = await studio.server.core.audit.recent(1);
     expect(latest).toMatchObject({ event: 'logout', outcome: 'ok', username: 'alice', door: 'crafter' });
-    expect(await browser.cookie('XSRF-TOKEN')).toBeUndefined();
+    expect(await studio.browser.cookie('XSRF-TOKEN')).toBeUndefined();
   });
 
   it('answers 200 OK without a session, and hands out no new XSRF cookie while expiring it', async () => {
-    const res = await browser.logout();
+    const res = await studio.browser.logout();
     expectAnswer(res, 200, 'logout-ok');
     expect(res.setCookies).toEqual(EXPIRED);
   });
 
   it('answers 200 OK for a cookie this server never issued', async () => {
-    await browser.jar.setCookie('JSESSIONID=garbage; Path=/studio', browser.url('logout.json'));
-    expectAnswer(await browser.logout(), 200, 'logout-ok');
+    await studio.browser.jar.setCookie('JSESSIONID=garbage; Path=/studio', studio.browser.url('logout.json'));
+    expectAnswer(await studio.browser.logout(), 200, 'logout-ok');
   });
 
   it('answers 200 OK for a session already logged out, or already expired', async () => {
-    await browser.login();
-    const token = (await browser.cookie('JSESSIONID'))!;
-    await browser.logout();
-    await browser.jar.setCookie(`JSESSIONID=${token}; Path=/studio`, browser.url('logout.json'));
-    expectAnswer(await browser.logout(), 200, 'logout-ok');
+    await studio.browser.login();
+    const token = (await studio.browser.cookie('JSESSIONID'))!;
+    await studio.browser.logout();
+    await studio.browser.jar.setCookie(`JSESSIONID=${token}; Path=/studio`, studio.browser.url('logout.json'));
+    expectAnswer(await studio.browser.logout(), 200, 'logout-ok');
 
-    await browser.login();
-    server.clock.advance(server.config.sessionTtl * 1000);
-    expectAnswer(await browser.logout(), 200, 'logout-ok');
+    await studio.browser.login();
+    studio.server.clock.advance(studio.server.config.sessionTtl * 1000);
+    expectAnswer(await studio.browser.logout(), 200, 'logout-ok');
   });
 });
 

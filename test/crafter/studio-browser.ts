@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CookieJar } from 'tough-cookie';
-import type { TestServer } from '../support/server';
+import { startTestServer, type TestServer } from '../support/server';
 
 const SECURITY = '/api/1/services/api/1/security';
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'crafter');
@@ -12,6 +12,24 @@ export const ALICE = { username: 'alice', password: 'wonderland-1', firstName: '
 export function addAlice(server: TestServer): Promise<void> {
   const { username, password, ...profile } = ALICE;
   return server.addUser(username, password, 'user', profile);
+}
+
+/** What a suite of the door's tests works with; both are new for every test. */
+export interface Studio {
+  server: TestServer;
+  browser: StudioBrowser;
+}
+
+/** Registers, for the suite that calls it, a fresh server with alice and a browser before each test, stopped after it. */
+export function studioForEachTest(): Studio {
+  const studio = {} as Studio;
+  beforeEach(async () => {
+    studio.server = await startTestServer();
+    await addAlice(studio.server);
+    studio.browser = new StudioBrowser(studio.server.url);
+  });
+  afterEach(() => studio.server.stop());
+  return studio;
 }
 
 export interface StudioResponse {

@@ -148,18 +148,16 @@ export class Sessions {
    * fine (nothing to do, as RFC 7009 has it); a token this server never issued is `InvalidToken`.
    */
   async logout(token: unknown, ctx: RequestContext): Promise<{ ended: boolean }> {
-    const found = await this.lookup(token, false);
-    if (!found) throw new InvalidToken();
-    const { session } = found;
-    const ended = await this.store.revokeSession(session.id, this.clock.now(), 'logout');
+    const revoked = this.issuedHere(token) ? await this.store.revokeByToken(hashToken(token), this.clock.now(), 'logout') : undefined;
+    if (!revoked) throw new InvalidToken();
     await this.audit.record(ctx, {
       event: 'logout',
       outcome: 'ok',
-      username: session.username,
-      sessionId: session.id,
-      detail: ended ? null : 'already ended',
+      username: revoked.username,
+      sessionId: revoked.sessionId,
+      detail: revoked.ended ? null : 'already ended',
     });
-    return { ended };
+    return { ended: revoked.ended };
   }
 
   /** Ends a session by id (operators): whether it was ended now, had ended already, or never existed. */
@@ -274,22 +272,19 @@ export class Sessions {
     return account;
   }
 
-  /** The token's row, session and (unless told not to) account when this server issued it; else undefined. */
-  private async lookup(
-    token: unknown,
-    withAccount = true,
-  ): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
-    if (typeof token !== 'string') return undefined;
+  /** Whether `token` has the form of one this server issues (for a JWT: our header and signature). */
+  private issuedHere(token: unknown): token is string {
+    if (typeof token !== 'string') return false;
     try {
       this.mint.assertIssuable(token);
+      return true;
     } catch {
-      return undefined;
+      return false;
     }
-    return this.store.findToken(hashToken(token), withAccount);
   }
 
   private async liveByToken(token: unknown): Promise<LiveSession> {
-    const found = await this.lookup(token);
+    const found = this.issuedHere(token) ? await this.store.findToken(hashToken(token)) : undefined;
     if (!found) throw new InvalidToken();
     const now = this.clock.now();
     if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {

@@ -14,6 +14,7 @@ import type {
   AuditRow,
   FailureCount,
   NewAccount,
+  RevokedByToken,
   Role,
   SessionFilter,
   SessionRow,
@@ -134,92 +135,71 @@ function translate(err: unknown, context?: string): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-interface AccountRecord {
-  id: number;
-  username: string;
-  name: string;
-  password_hash: string;
-  role: Role;
-  is_active: number;
-  first_name: string;
-  last_name: string;
-  email: string;
-  customer_key: string;
-  ttl: number | null;
-  failed_logins: number;
-  locked_until: number | null;
-  created_at: number;
-  updated_at: number;
-}
+/**
+ * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
+ * by position: one object per row instead of SQLite's and then ours. Each `…_FIELDS` list and its reader
+ * below go together, and a statement that selects them says where they start.
+ */
+type Columns = readonly unknown[];
 
-interface SessionRecord {
-  id: string;
-  account_id: number | null;
-  username: string;
-  door: string;
-  created_at: number;
-  last_seen_at: number;
-  idle_ttl: number;
-  idle_expires_at: number;
-  absolute_expires_at: number;
-  revoked_at: number | null;
-  revoke_reason: string | null;
-  client_ip: string | null;
-  user_agent: string | null;
-}
+const ACCOUNT_FIELDS = [
+  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
+  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
+] as const;
+/** The account columns `accountAt` reads, of `accounts a`. */
+const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
 
-interface TokenRecord {
-  hash: Buffer;
-  session_id: string;
-  kind: TokenKind;
-  created_at: number;
-  retired_at: number | null;
-}
-
-const toAccount = (r: AccountRecord): AccountRow => ({
-  id: r.id,
-  username: r.username,
-  name: r.name,
-  passwordHash: r.password_hash,
-  role: r.role,
-  isActive: r.is_active === 1,
-  firstName: r.first_name,
-  lastName: r.last_name,
-  email: r.email,
-  customerKey: r.customer_key,
-  ttl: r.ttl,
-  failedLogins: r.failed_logins,
-  lockedUntil: r.locked_until,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
+/** An account from `ACCOUNT_FIELDS`, starting at column `at`. */
+const accountAt = (c: Columns, at: number): AccountRow => ({
+  id: c[at] as number,
+  username: c[at + 1] as string,
+  name: c[at + 2] as string,
+  passwordHash: c[at + 3] as string,
+  role: c[at + 4] as Role,
+  isActive: c[at + 5] === 1,
+  firstName: c[at + 6] as string,
+  lastName: c[at + 7] as string,
+  email: c[at + 8] as string,
+  customerKey: c[at + 9] as string,
+  ttl: c[at + 10] as number | null,
+  failedLogins: c[at + 11] as number,
+  lockedUntil: c[at + 12] as number | null,
+  createdAt: c[at + 13] as number,
+  updatedAt: c[at + 14] as number,
 });
 
-const toSession = (r: SessionRecord): SessionRow => ({
-  id: r.id,
-  accountId: r.account_id,
-  username: r.username,
-  door: r.door,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-  idleTtl: r.idle_ttl,
-  idleExpiresAt: r.idle_expires_at,
-  absoluteExpiresAt: r.absolute_expires_at,
-  revokedAt: r.revoked_at,
-  revokeReason: r.revoke_reason,
-  clientIp: r.client_ip,
-  userAgent: r.user_agent,
+const SESSION_FIELDS = [
+  'id', 'account_id', 'username', 'door', 'created_at', 'last_seen_at', 'idle_ttl', 'idle_expires_at',
+  'absolute_expires_at', 'revoked_at', 'revoke_reason', 'client_ip', 'user_agent',
+] as const;
+/** The session columns `sessionAt` reads, of `sessions s`. */
+const SESSION_COLUMNS = SESSION_FIELDS.map((column) => `s.${column}`).join(', ');
+
+/** A session from `SESSION_FIELDS`, starting at column `at`. */
+const sessionAt = (c: Columns, at: number): SessionRow => ({
+  id: c[at] as string,
+  accountId: c[at + 1] as number | null,
+  username: c[at + 2] as string,
+  door: c[at + 3] as string,
+  createdAt: c[at + 4] as number,
+  lastSeenAt: c[at + 5] as number,
+  idleTtl: c[at + 6] as number,
+  idleExpiresAt: c[at + 7] as number,
+  absoluteExpiresAt: c[at + 8] as number,
+  revokedAt: c[at + 9] as number | null,
+  revokeReason: c[at + 10] as string | null,
+  clientIp: c[at + 11] as string | null,
+  userAgent: c[at + 12] as string | null,
 });
 
-const toToken = (r: TokenRecord): TokenRow => ({
-  hash: r.hash,
-  sessionId: r.session_id,
-  kind: r.kind,
-  createdAt: r.created_at,
-  retiredAt: r.retired_at,
-});
+/** A token lookup reads the token's own columns, then its session's, then its account's. */
+const TOKEN_SESSION_AT = 3;
+const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
+
+const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));
 
 /** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
-const ACCOUNT_COLUMNS: Record<keyof AccountChanges, string> = {
+const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
   username: 'username',
   name: 'name',
   passwordHash: 'password_hash',
@@ -230,9 +210,6 @@ const ACCOUNT_COLUMNS: Record<keyof AccountChanges, string> = {
   email: 'email',
   ttl: 'ttl',
 };
-
-const SESSION_COLUMNS = `s.id, s.account_id, s.username, s.door, s.created_at, s.last_seen_at, s.idle_ttl,
-  s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, s.client_ip, s.user_agent`;
 
 export class SqliteStore implements Store {
   private readonly sql;
@@ -258,15 +235,18 @@ export class SqliteStore implements Store {
            customer_key, ttl, created_at, updated_at)
          VALUES (@username, @name, @passwordHash, @role, @isActive, @firstName, @lastName, @email,
            @customerKey, @ttl, @now, @now)
-         RETURNING *`,
-      ),
-      accountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
-      accountByUsername: db.prepare('SELECT * FROM accounts WHERE username = ?'),
-      accountByName: db.prepare('SELECT * FROM accounts WHERE name = ?'),
-      allAccounts: db.prepare('SELECT * FROM accounts ORDER BY id'),
-      matchingAccounts: db.prepare(
-        `SELECT * FROM accounts WHERE instr(name, @query) > 0 OR instr(username, @query) > 0 ORDER BY id`,
-      ),
+         RETURNING ${ACCOUNT_FIELDS.join(', ')}`,
+      ).raw(),
+      accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`).raw(),
+      accountByUsername: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = ?`).raw(),
+      accountByName: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.name = ?`).raw(),
+      allAccounts: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id`).raw(),
+      matchingAccounts: db
+        .prepare(
+          `SELECT ${ACCOUNT_COLUMNS} FROM accounts a
+           WHERE instr(a.name, @query) > 0 OR instr(a.username, @query) > 0 ORDER BY a.id`,
+        )
+        .raw(),
       countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
       deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
       recordFailure: db.prepare(
@@ -291,9 +271,21 @@ export class SqliteStore implements Store {
       insertToken: db.prepare(
         'INSERT INTO tokens (hash, session_id, kind, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      tokenWithSession: db.prepare(
-        `SELECT t.hash, t.session_id, t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}
-         FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
+      // One statement rather than a read for each table: the lookup is on every hot path.
+      tokenWithAccount: db
+        .prepare(
+          `SELECT t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}, ${ACCOUNT_COLUMNS}
+           FROM tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN accounts a ON a.id = s.account_id
+           WHERE t.hash = ?`,
+        )
+        .raw(),
+      revokeTokenSession: db.prepare(
+        `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+         WHERE id = (SELECT session_id FROM tokens WHERE hash = ?) AND revoked_at IS NULL
+         RETURNING id, username`,
+      ),
+      tokenSessionName: db.prepare(
+        'SELECT s.id, s.username FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
       ),
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
       touchLiveSession: db.prepare(
@@ -311,16 +303,18 @@ export class SqliteStore implements Store {
            AND (@aliveAt IS NULL OR (idle_expires_at > @aliveAt AND absolute_expires_at > @aliveAt))
          RETURNING id`,
       ),
-      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`),
-      listSessions: db.prepare(
-        `SELECT ${SESSION_COLUMNS} FROM sessions s
-         WHERE (@username IS NULL OR s.username = @username)
-           AND (@door IS NULL OR s.door = @door)
-           AND (@aliveAt IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > @aliveAt
-                                     AND s.absolute_expires_at > @aliveAt))
-         ORDER BY s.created_at DESC, s.id
-         LIMIT @limit`,
-      ),
+      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`).raw(),
+      listSessions: db
+        .prepare(
+          `SELECT ${SESSION_COLUMNS} FROM sessions s
+           WHERE (@username IS NULL OR s.username = @username)
+             AND (@door IS NULL OR s.door = @door)
+             AND (@aliveAt IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > @aliveAt
+                                       AND s.absolute_expires_at > @aliveAt))
+           ORDER BY s.created_at DESC, s.id
+           LIMIT @limit`,
+        )
+        .raw(),
       countLive: db.prepare(
         `SELECT count(*) AS n FROM sessions
          WHERE idle_expires_at > @now AND absolute_expires_at > @now AND revoked_at IS NULL`,
@@ -391,28 +385,26 @@ export class SqliteStore implements Store {
 
   createAccount(account: NewAccount, now: number): Promise<AccountRow> {
     return this.commits.write(() =>
-      toAccount(
-        this.sql.insertAccount.get({ ...account, isActive: account.isActive ? 1 : 0, now }) as AccountRecord,
-      ),
+      accountAt(this.sql.insertAccount.get({ ...account, isActive: account.isActive ? 1 : 0, now }) as Columns, 0),
     );
   }
 
   findAccountById(id: number): Promise<AccountRow | undefined> {
-    return this.commits.read(() => optional(this.sql.accountById.get(id) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => accountOrNone(this.sql.accountById.get(id) as Columns | undefined));
   }
 
   findAccountByUsername(username: string): Promise<AccountRow | undefined> {
-    return this.commits.read(() => optional(this.sql.accountByUsername.get(username) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => accountOrNone(this.sql.accountByUsername.get(username) as Columns | undefined));
   }
 
   findAccountByName(name: string): Promise<AccountRow | undefined> {
-    return this.commits.read(() => optional(this.sql.accountByName.get(name) as AccountRecord | undefined, toAccount));
+    return this.commits.read(() => accountOrNone(this.sql.accountByName.get(name) as Columns | undefined));
   }
 
   listAccounts(query?: string): Promise<AccountRow[]> {
     return this.commits.read(() => {
-      const rows = (query ? this.sql.matchingAccounts.all({ query }) : this.sql.allAccounts.all()) as AccountRecord[];
-      return rows.map(toAccount);
+      const rows = (query ? this.sql.matchingAccounts.all({ query }) : this.sql.allAccounts.all()) as Columns[];
+      return rows.map((row) => accountAt(row, 0));
     });
   }
 
@@ -427,7 +419,7 @@ export class SqliteStore implements Store {
       const signature = keys.join(',');
       let statement = this.accountUpdates.get(signature);
       if (!statement) {
-        const assignments = keys.map((k) => `${ACCOUNT_COLUMNS[k]} = @${k}`).join(', ');
+        const assignments = keys.map((k) => `${CHANGEABLE_COLUMNS[k]} = @${k}`).join(', ');
         statement = this.db.prepare(`UPDATE accounts SET ${assignments}, updated_at = @now WHERE id = @id`);
         this.accountUpdates.set(signature, statement);
       }
@@ -468,14 +460,21 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.createSession(session, token));
   }
 
-  findToken(hash: Buffer, withAccount = true): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
     return this.commits.read(() => {
-      const row = this.sql.tokenWithSession.get(hash) as (TokenRecord & SessionRecord) | undefined;
+      const row = this.sql.tokenWithAccount.get(hash) as Columns | undefined;
       if (!row) return undefined;
-      const session = toSession(row);
-      const accountId = withAccount ? session.accountId : null;
-      const account = accountId === null ? undefined : (this.sql.accountById.get(accountId) as AccountRecord | undefined);
-      return { token: toToken(row), session, account: optional(account, toAccount) };
+      const session = sessionAt(row, TOKEN_SESSION_AT);
+      const token: TokenRow = {
+        hash,
+        sessionId: session.id,
+        kind: row[0] as TokenKind,
+        createdAt: row[1] as number,
+        retiredAt: row[2] as number | null,
+      };
+      // A LEFT JOIN's missing account reads as nulls; an account's id never is null.
+      const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
+      return { token, session, account };
     });
   }
 
@@ -494,6 +493,16 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.rotateToken(previousHash, next, retireAt, touch));
   }
 
+  revokeByToken(hash: Buffer, at: number, reason: string): Promise<RevokedByToken | undefined> {
+    return this.commits.write(() => {
+      const revoked = this.sql.revokeTokenSession.get(at, reason, hash) as { id: string; username: string } | undefined;
+      if (revoked) return { sessionId: revoked.id, username: revoked.username, ended: true };
+      // Not revoked now: the session had ended already, or the token is unknown.
+      const known = this.sql.tokenSessionName.get(hash) as { id: string; username: string } | undefined;
+      return known && { sessionId: known.id, username: known.username, ended: false };
+    });
+  }
+
   revokeSession(id: string, at: number, reason: string): Promise<boolean> {
     return this.commits.write(() => this.sql.revokeSession.run(at, reason, id).changes > 0);
   }
@@ -505,7 +514,7 @@ export class SqliteStore implements Store {
   }
 
   findSession(id: string): Promise<SessionRow | undefined> {
-    return this.commits.read(() => optional(this.sql.sessionById.get(id) as SessionRecord | undefined, toSession));
+    return this.commits.read(() => optional(this.sql.sessionById.get(id) as Columns | undefined, (row) => sessionAt(row, 0)));
   }
 
   listSessions(filter: SessionFilter): Promise<SessionRow[]> {
@@ -516,8 +525,8 @@ export class SqliteStore implements Store {
           door: filter.door ?? null,
           aliveAt: filter.aliveAt ?? null,
           limit: filter.limit ?? -1,
-        }) as SessionRecord[]
-      ).map(toSession),
+        }) as Columns[]
+      ).map((row) => sessionAt(row, 0)),
     );
   }
 

@@ -54,6 +54,13 @@ export interface TokenRow {
   retiredAt: number | null;
 }
 
+/** What a log-out ended: the token's session, and whether this call revoked it or it had ended already. */
+export interface RevokedByToken {
+  sessionId: string;
+  username: string;
+  ended: boolean;
+}
+
 export interface SessionFilter {
   username?: string;
   door?: string;
@@ -112,17 +119,19 @@ export interface Store {
   setLock(id: number, lockedUntil: number | null, now: number): Promise<void>;
 
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
-  /**
-   * The token, its session and the session's account (gone if deleted), by the token's hash; one read.
-   * `withAccount: false` leaves the account out (undefined), for callers that only end the session.
-   */
-  findToken(hash: Buffer, withAccount?: boolean): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined>;
+  /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
+  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined>;
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /**
    * Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction; false, changing
    * nothing, when the session has been revoked.
    */
   rotateToken(previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }): Promise<boolean>;
+  /**
+   * Revokes the session of the token with this hash unless it is revoked already, in one write (a log-out);
+   * undefined for an unknown token.
+   */
+  revokeByToken(hash: Buffer, at: number, reason: string): Promise<RevokedByToken | undefined>;
   /** Revokes a session unless it is revoked already; true when this call revoked it. */
   revokeSession(id: string, at: number, reason: string): Promise<boolean>;
   /**

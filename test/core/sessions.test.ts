@@ -221,6 +221,12 @@ describe('sessions and tokens', () => {
       await expect(t.core.sessions.verify(renewed.token)).rejects.toBeInstanceOf(TokenExpired);
       await expect(t.core.sessions.logout(renewed.token, ctx)).resolves.toEqual({ ended: false });
       await expect(t.core.sessions.logout(first.token, ctx)).resolves.toEqual({ ended: false });
+      const logouts = (await t.core.audit.recent(10)).filter((r) => r.event === 'logout');
+      expect(logouts.map((r) => [r.username, r.sessionId, r.detail])).toEqual([
+        ['ann', first.session.id, 'already ended'],
+        ['ann', first.session.id, 'already ended'],
+        ['ann', first.session.id, null],
+      ]);
     });
 
     it('succeeds on an expired session and refuses a token never issued', async () => {

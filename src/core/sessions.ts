@@ -148,7 +148,8 @@ export class Sessions {
    * fine (nothing to do, as RFC 7009 has it); a token this server never issued is `InvalidToken`.
    */
   async logout(token: unknown, ctx: RequestContext): Promise<{ ended: boolean }> {
-    const revoked = this.issuedHere(token) ? await this.store.revokeByToken(hashToken(token), this.clock.now(), 'logout') : undefined;
+    if (!this.issuedHere(token)) throw new InvalidToken();
+    const revoked = await this.store.revokeByToken(hashToken(token), this.clock.now(), 'logout');
     if (!revoked) throw new InvalidToken();
     await this.audit.record(ctx, {
       event: 'logout',
@@ -284,7 +285,8 @@ export class Sessions {
   }
 
   private async liveByToken(token: unknown): Promise<LiveSession> {
-    const found = this.issuedHere(token) ? await this.store.findToken(hashToken(token)) : undefined;
+    if (!this.issuedHere(token)) throw new InvalidToken();
+    const found = await this.store.findToken(hashToken(token));
     if (!found) throw new InvalidToken();
     const now = this.clock.now();
     if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {

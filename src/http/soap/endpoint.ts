@@ -99,7 +99,8 @@ export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRou
 function soapActionOf(req: IncomingMessage): string | undefined {
   const raw = req.headers.soapaction;
   if (typeof raw !== 'string') return undefined;
-  const action = raw.trim().replace(/^"(.*)"$/, '$1');
+  let action = raw.trim();
+  if (action.length >= 2 && action.startsWith('"') && action.endsWith('"')) action = action.slice(1, -1);
   return action === '' ? undefined : action;
 }
 

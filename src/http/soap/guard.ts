@@ -39,6 +39,8 @@ const parser = new XMLParser({
   ignoreDeclaration: false,
   ignorePiTags: false,
   cdataPropName: '#cdata',
+  // No callback is set, so none needs the element's path; as a string it would be built for every element.
+  jPath: false,
 });
 
 /**

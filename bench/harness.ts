@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config';
+import { integratorLogin } from '../src/doors/xweb/integrator';
 import type { AccountRow, TokenKind } from '../src/store/types';
 import type { BaselineJob, BaselineRoute } from './baseline';
 import type { BoundJob } from './bcrypt-bound';
@@ -110,9 +112,15 @@ export class Pools {
     return this.write(name, await this.seeder.sessions(name, kind, this.owners.users, count, door), effect);
   }
 
-  /** xWeb: an integrator token and a customer token per request, both unused elsewhere. */
+  /**
+   * xWeb: an integrator token and a customer token per request, both unused elsewhere. The integrator's
+   * session lives as `Authenticate` opens it under the server's settings.
+   */
   async xweb(name: string, count: number): Promise<Pool> {
-    const integrators = await this.seeder.sessions(`${name}-integrator`, 'guid', this.owners.integrators, count, 'xweb');
+    const settings = loadConfig(); // the server under test inherits this environment
+    const { idleTtl, maxAge } = integratorLogin(settings.xweb);
+    const lifetime = { idleTtl: idleTtl!, maxAge: Math.min(maxAge ?? settings.sessionMaxAge, settings.sessionMaxAge) };
+    const integrators = await this.seeder.sessions(`${name}-integrator`, 'guid', this.owners.integrators, count, 'xweb', lifetime);
     const customers = await this.seeder.sessions(name, 'guid', this.owners.users, count, 'xweb');
     return this.write(name, customers.map((customer, i) => `${integrators[i]}\t${customer}`), 'touched');
   }

@@ -16,9 +16,18 @@ export interface Seeder {
    * Opens `count` live sessions of `kind` spread over `owners`, marked with `pool` (in `user_agent`, so a run
    * can count afterwards how many of them it really ended or touched); answers their tokens in order.
    */
-  sessions(pool: string, kind: TokenKind, owners: readonly AccountRow[], count: number, door: string): Promise<string[]>;
+  sessions(pool: string, kind: TokenKind, owners: readonly AccountRow[], count: number, door: string, lifetime?: Lifetime): Promise<string[]>;
   close(): void;
 }
+
+/** A session's idle timeout and maximum age, in seconds. */
+export interface Lifetime {
+  idleTtl: number;
+  maxAge: number;
+}
+
+/** A session as a door opens it under the default settings: idle for an hour ends it, twelve hours at most. */
+const USER_LIFETIME: Lifetime = { idleTtl: 3600, maxAge: 43_200 };
 
 interface TokenInsert {
   hash: Buffer;
@@ -88,7 +97,7 @@ export function openSeeder(path: string, jwtSecret: string): Seeder {
       return created;
     },
 
-    async sessions(pool, kind, owners, count, door) {
+    async sessions(pool, kind, owners, count, door, lifetime = USER_LIFETIME) {
       const tokens: string[] = new Array(count);
       const sessions: SessionRow[] = new Array(count);
       const rows: TokenInsert[] = new Array(count);
@@ -106,9 +115,9 @@ export function openSeeder(path: string, jwtSecret: string): Seeder {
           // Seen two seconds ago: the first use of each one really moves its idle expiry (a write).
           createdAt: now - 2000,
           lastSeenAt: now - 2000,
-          idleTtl: 3600,
-          idleExpiresAt: now + 3600_000,
-          absoluteExpiresAt: now + 43_200_000,
+          idleTtl: lifetime.idleTtl,
+          idleExpiresAt: now - 2000 + Math.min(lifetime.idleTtl, lifetime.maxAge) * 1000,
+          absoluteExpiresAt: now - 2000 + lifetime.maxAge * 1000,
           revokedAt: null,
           revokeReason: null,
           clientIp: '127.0.0.1',

@@ -46,6 +46,14 @@ export interface Issued {
 /** Idle-expiry writes closer together than this are skipped: the expiry is exact to within a second. */
 const TOUCH_GRANULARITY_MS = 1000;
 
+/**
+ * When a session seen at `now` goes idle: never later than its absolute expiry, past which an idle expiry
+ * means nothing (and would only keep moving, each move a write to its index).
+ */
+function idleExpiryAt(session: Pick<SessionRow, 'idleTtl' | 'absoluteExpiresAt'>, now: number): number {
+  return Math.min(now + session.idleTtl * 1000, session.absoluteExpiresAt);
+}
+
 export class Sessions {
   constructor(
     private readonly store: Store,
@@ -75,6 +83,7 @@ export class Sessions {
     const now = this.clock.now();
     const idleTtl = account.ttl ?? options.idleTtl ?? this.settings.idleTtl;
     const maxAge = Math.min(options.maxAge ?? this.settings.maxAge, this.settings.maxAge);
+    const absoluteExpiresAt = now + maxAge * 1000;
     const session: SessionRow = {
       id: newSessionId(),
       accountId: account.id,
@@ -83,8 +92,8 @@ export class Sessions {
       createdAt: now,
       lastSeenAt: now,
       idleTtl,
-      idleExpiresAt: now + idleTtl * 1000,
-      absoluteExpiresAt: now + maxAge * 1000,
+      idleExpiresAt: idleExpiryAt({ idleTtl, absoluteExpiresAt }, now),
+      absoluteExpiresAt,
       revokedAt: null,
       revokeReason: null,
       clientIp: ctx.clientIp ?? null,
@@ -117,8 +126,11 @@ export class Sessions {
     const live = await this.liveByToken(token);
     const now = this.clock.now();
     if (now - live.session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
-      const idleExpiresAt = now + live.session.idleTtl * 1000;
-      await this.store.touchSession(live.session.id, now, idleExpiresAt);
+      const idleExpiresAt = idleExpiryAt(live.session, now);
+      // Held at the absolute expiry (an xWeb integrator's session under `absolute`, every call), the idle
+      // expiry does not move: only the last-seen time is written, and its index is left alone.
+      const moved = idleExpiresAt !== live.session.idleExpiresAt;
+      await this.store.touchSession(live.session.id, now, moved ? idleExpiresAt : undefined);
       live.session = { ...live.session, lastSeenAt: now, idleExpiresAt };
     }
     return live;
@@ -307,7 +319,7 @@ export class Sessions {
       issuedAt: now,
       expiresAt: session.absoluteExpiresAt,
     });
-    const idleExpiresAt = now + session.idleTtl * 1000;
+    const idleExpiresAt = idleExpiryAt(session, now);
     const rotated = await this.store.rotateToken(
       live.token.hash,
       { hash: hashToken(token), sessionId: session.id, kind: live.token.kind, createdAt: now },

@@ -288,6 +288,8 @@ export class SqliteStore implements Store {
         'SELECT s.id, s.username FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
       ),
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?'),
+      // idle_expires_at left out of SET: only the indexes of the columns SET names are rewritten.
+      touchLastSeen: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?'),
       touchLiveSession: db.prepare(
         'UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ? AND revoked_at IS NULL',
       ),
@@ -478,9 +480,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
+  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
     return this.commits.write(() => {
-      this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
+      if (idleExpiresAt === undefined) this.sql.touchLastSeen.run(lastSeenAt, id);
+      else this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
     });
   }
 

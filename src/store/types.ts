@@ -121,7 +121,8 @@ export interface Store {
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
   /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
   findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined>;
-  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  /** Records a use of the session; an undefined `idleExpiresAt` leaves the idle expiry (and its index) as it is. */
+  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void>;
   /**
    * Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction; false, changing
    * nothing, when the session has been revoked.

@@ -157,6 +157,21 @@ describe('sessions and tokens', () => {
       await expect(t.core.sessions.verify(token)).rejects.toBeInstanceOf(TokenExpired);
     });
 
+    it('never sets the idle expiry past the absolute expiry, and then only records when the session was seen', async () => {
+      // An xWeb integrator's session under `absolute` expiration: idle timeout and maximum age alike.
+      const { token, session } = await t.core.sessions.login('ann', 'secret-1', { kind: 'guid', idleTtl: 1200, maxAge: 1200 }, ctx);
+      const end = t.clock.now() + 1_200_000;
+      expect(session).toMatchObject({ idleExpiresAt: end, absoluteExpiresAt: end });
+      t.clock.advance(600_000);
+      expect((await t.core.sessions.verify(token)).session).toMatchObject({ lastSeenAt: t.clock.now(), idleExpiresAt: end });
+      const db = t.raw();
+      const stored = db.prepare('SELECT last_seen_at, idle_expires_at FROM sessions WHERE id = ?').get(session.id);
+      db.close();
+      expect(stored).toEqual({ last_seen_at: t.clock.now(), idle_expires_at: end });
+      t.clock.advance(600_000);
+      await expect(t.core.sessions.verify(token)).rejects.toBeInstanceOf(TokenExpired);
+    });
+
     it("uses the account's own TTL over the default and the door's", async () => {
       const ann = (await t.core.accounts.findByUsername('ann'))!;
       await t.core.accounts.edit(ann.id, { ttl: 60 }, cliContext);

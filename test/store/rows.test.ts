@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import type { AccountRow, NewAccount, SessionRow } from '../../src/store/types';
@@ -42,8 +43,10 @@ function sessionOf(account: AccountRow, id: string): SessionRow {
 
 describe('store: rows', () => {
   let store: SqliteStore;
+  let path: string;
   beforeEach(() => {
-    store = openSqliteStore({ path: join(tempDir(), 'rows.db'), synchronous: 'NORMAL', busyTimeoutMs: 100 });
+    path = join(tempDir(), 'rows.db');
+    store = openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 100 });
   });
   afterEach(() => store.close());
 
@@ -92,5 +95,26 @@ describe('store: rows', () => {
     expect(await store.revokeByToken(hash, AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: false });
     expect(await store.findSession('session-2')).toMatchObject({ revokedAt: AT + 20, revokeReason: 'logout' });
     expect(await store.revokeByToken(Buffer.alloc(32, 4), AT + 40, 'logout')).toBeUndefined();
+  });
+
+  it('touches a session: the last-seen time always, the idle expiry (and so its index) only when given one', async () => {
+    const account = await store.createAccount(ACCOUNT, AT);
+    await store.createSession(sessionOf(account, 'session-3'), { hash: Buffer.alloc(32, 5), kind: 'guid', createdAt: AT });
+    // SQLite rewrites an index entry exactly when an UPDATE's SET names the column, which is also exactly
+    // when an `UPDATE OF` trigger fires: the trigger counts the idle-expiry writes.
+    const db = new Database(path);
+    db.exec(`CREATE TABLE idle_writes (n INTEGER);
+      CREATE TRIGGER count_idle_writes AFTER UPDATE OF idle_expires_at ON sessions BEGIN INSERT INTO idle_writes VALUES (1); END;`);
+    const idleWrites = () => (db.prepare('SELECT count(*) AS n FROM idle_writes').get() as { n: number }).n;
+    try {
+      await store.touchSession('session-3', AT + 50, undefined);
+      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4 });
+      expect(idleWrites()).toBe(0);
+      await store.touchSession('session-3', AT + 60, AT + 70);
+      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
+      expect(idleWrites()).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 });

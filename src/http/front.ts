@@ -6,6 +6,7 @@ import { newCid } from './cid';
 import { exchangeOf, type Exchange } from './exchange';
 import type { Metrics } from './metrics';
 import { replyJson, setHeaders } from './reply';
+import { isClientFault } from './request-errors';
 
 /**
  * A route answered straight from node:http, ahead of Express: the hot paths (log-out, validate, the SOAP
@@ -85,7 +86,7 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
         clientIp: exchange.clientIp,
       };
       metrics?.observe(res, line.durationMs / 1000);
-      if (res.statusCode >= 500) log.error({ ...line, err: exchange.error }, 'request failed');
+      if (res.statusCode >= 500 && !isClientFault(exchange.error)) log.error({ ...line, err: exchange.error }, 'request failed');
       else requestLog.info(line, 'request');
     });
 

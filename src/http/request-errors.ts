@@ -1,3 +1,5 @@
+import { isCoreError, StoreUnavailable } from '../core';
+
 /**
  * What can be wrong with a request before any core call: the http layer raises these, and each door maps
  * each code once, beside the core's errors, in its error table.
@@ -24,4 +26,12 @@ export class RequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Whether the client caused `err` (a bad request, a wrong password, a dead token...) rather than the server.
+ * A SOAP fault is HTTP 500 whoever is at fault, so the status alone cannot tell the operator's log.
+ */
+export function isClientFault(err: unknown): boolean {
+  return err instanceof RequestError || (isCoreError(err) && !(err instanceof StoreUnavailable));
 }

@@ -68,6 +68,16 @@ describe('request logs', () => {
       { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"http://www.avectra.com/2005/Authenticate"' },
     );
     expected.push({ res: soap, door: 'xweb', operation: 'Authenticate', outcome: 'ok', status: 200 });
+    // A SOAP fault is HTTP 500 even when the client is at fault: still an ordinary request line, not an error.
+    const soapWrong = await post(
+      s,
+      '/xweb/secure/netForumXML.asmx',
+      `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Authenticate xmlns="http://www.avectra.com/2005/"><userName>${INTEGRATOR.username}</userName><password>nope-Secret-3</password></Authenticate></soap:Body></soap:Envelope>`,
+      { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"http://www.avectra.com/2005/Authenticate"' },
+    );
+    expected.push({ res: soapWrong, door: 'xweb', operation: 'Authenticate', outcome: 'error', status: 500, error: 'InvalidCredentials' });
+    const soapMalformed = await post(s, '/zato/soap', '<soap:Envelope', { 'Content-Type': 'text/xml; charset=utf-8' });
+    expected.push({ res: soapMalformed, door: 'zato', operation: null, outcome: 'error', status: 500, error: 'MalformedXml' });
     const crafter = await post(s, '/studio/api/1/services/api/1/security/login.json', JSON.stringify(USER), {
       'Content-Type': 'application/json',
       Cookie: 'XSRF-TOKEN=abc',

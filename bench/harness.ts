@@ -131,7 +131,7 @@ export class Pools {
   }
 }
 
-/** How many sessions of `pool` the run really ended (logouts) or moved the idle expiry of (validates). */
+/** How many sessions of `pool` the run really ended (logouts) or recorded a use of (validates). */
 export function affected(dbPath: string, pool: Pool): number {
   const db = new Database(dbPath, { readonly: true });
   try {

@@ -112,7 +112,7 @@ export function openSeeder(path: string, jwtSecret: string): Seeder {
           accountId: owner.id,
           username: owner.username,
           door,
-          // Seen two seconds ago: the first use of each one really moves its idle expiry (a write).
+          // Seen two seconds ago: the first use of each one is really written (the touch skips uses within a second).
           createdAt: now - 2000,
           lastSeenAt: now - 2000,
           idleTtl: lifetime.idleTtl,

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { AccountLocked, BadInput, InvalidCredentials, StoreUnavailable, Throttled } from '../../src/core';
+import { BadInput, InvalidCredentials, StoreUnavailable, Throttled } from '../../src/core';
 import { describeError } from '../../src/doors/xweb/errors';
 import { findOperation } from '../../src/doors/xweb/operations';
 import { RequestError } from '../../src/http/request-errors';
@@ -24,7 +24,6 @@ describe('the xWeb error table', () => {
       faultcode: 'Client',
       headers: {},
     });
-    expect(describeError(new AccountLocked(0), findOperation('WebLogin'), CID)).toMatchObject({ kind: 'LockedCredentials', status: 403 });
   });
 
   it('names a field the core checked by the wire name of the operation', () => {

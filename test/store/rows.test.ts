@@ -98,8 +98,8 @@ describe('store: rows', () => {
     const account = await store.createAccount(ACCOUNT, AT);
     const hash = Buffer.alloc(32, 3);
     await store.createSession(sessionOf(account, 'session-2'), { hash, kind: 'jwt', createdAt: AT });
-    expect(await store.revokeByToken(hash, AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: true });
-    expect(await store.revokeByToken(hash, AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: false });
+    expect(await store.revokeByToken(hash, AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: true });
+    expect(await store.revokeByToken(hash, AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: false });
     expect(await store.findSession('session-2')).toMatchObject({ revokedAt: AT + 20, revokeReason: 'logout' });
     expect(await store.revokeByToken(Buffer.alloc(32, 4), AT + 40, 'logout')).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import type { AccountRow, LoginAttempt, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
 import { usernameKey } from '../precis';
 import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';
@@ -76,6 +76,8 @@ export class Sessions {
 
   /** Rehashes at the configured cost under way, by account id (one at a time per account). */
   private readonly rehashing = new Map<number, Promise<void>>();
+  /** Credential checks holding a reservation in this process, by name and address, until they conclude. */
+  private readonly checking = new Map<string, Set<Promise<void>>>();
 
   /** Checks credentials and opens a session (or renews `renewToken`'s), answering with its new token. */
   async login(username: unknown, password: unknown, options: LoginOptions, ctx: RequestContext): Promise<Issued> {
@@ -285,23 +287,60 @@ export class Sessions {
     const key = usernameKey(username);
     const account = await this.store.findAccountByUsernameKey(key);
     const attempt: LoginAttempt = { usernameKey: key, clientIp: ctx.clientIp ?? '', accountId: account?.id ?? null };
+    const slot = `${key}\n${attempt.clientIp}`;
+    const reserve = () =>
+      this.store.reserveLoginAttempt(attempt, this.clock.now(), {
+        addressThreshold: this.settings.lockoutThreshold,
+        accountThreshold: this.settings.lockoutAccountThreshold,
+        windowMs: this.settings.lockoutMinutes * 60_000,
+      });
+    let reservation = await reserve();
+    // Refused while checks of the same name and address are still running here: their reservations may be
+    // all that fills the count (an application logging one account in several times at once). Once they have
+    // concluded (a good one clears the count) the attempt asks again; a count of real failures still refuses.
+    for (let pending = this.checking.get(slot); !reservation.granted && pending?.size; pending = this.checking.get(slot)) {
+      await Promise.all(pending);
+      reservation = await reserve();
+    }
+    if (!reservation.granted) return this.refuseLocked(username, key, password, ctx);
+    let concluded!: () => void;
+    const running = new Promise<void>((resolve) => (concluded = resolve));
+    const checks = this.checking.get(slot) ?? new Set<Promise<void>>();
+    this.checking.set(slot, checks.add(running));
+    try {
+      return await this.compareReserved(username, password, roles, ctx, attempt, reservation, account, window);
+    } finally {
+      checks.delete(running);
+      if (checks.size === 0 && this.checking.get(slot) === checks) this.checking.delete(slot);
+      concluded();
+    }
+  }
+
+  /** A refused reservation: the name is locked for this address, or the account is locked. */
+  private async refuseLocked(username: string, key: string, password: string, ctx: RequestContext): Promise<never> {
+    await this.hasher.spendCompare(password);
+    // One audit row per name, address and minute, so a flood at a locked account adds no rows.
     const now = this.clock.now();
-    const reservation = await this.store.reserveLoginAttempt(attempt, now, {
-      addressThreshold: this.settings.lockoutThreshold,
-      accountThreshold: this.settings.lockoutAccountThreshold,
-      windowMs: this.settings.lockoutMinutes * 60_000,
-    });
+    const minute = now - (now % 60_000);
+    await this.audit.tally(ctx, { event: 'login', outcome: 'failed', username, detail: 'locked' }, `locked ${key} ${ctx.clientIp} ${minute}`);
+    throw new InvalidCredentials();
+  }
+
+  /** The compare, once the attempt holds its place in the failure counts. */
+  private async compareReserved(
+    username: string,
+    password: string,
+    roles: readonly Role[] | undefined,
+    ctx: RequestContext,
+    attempt: LoginAttempt,
+    reservation: Reservation & { granted: true },
+    account: AccountRow | undefined,
+    window: number | undefined,
+  ): Promise<AccountRow> {
     const failed = async (detail: string): Promise<never> => {
       await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail });
       throw new InvalidCredentials();
     };
-    if (!reservation.granted) {
-      await this.hasher.spendCompare(password);
-      // Locked: one audit row per name, address and minute, so a flood at a locked account adds no rows.
-      const minute = now - (now % 60_000);
-      await this.audit.tally(ctx, { event: 'login', outcome: 'failed', username, detail: 'locked' }, `locked ${key} ${ctx.clientIp} ${minute}`);
-      throw new InvalidCredentials();
-    }
     if (!account) {
       await this.hasher.spendCompare(password);
       return failed('unknown user');

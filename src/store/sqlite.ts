@@ -296,6 +296,7 @@ export class SqliteStore implements Store {
       clearAddress: db.prepare('DELETE FROM login_failures WHERE username_key = ? AND client_ip = ?'),
       giveBackAccount: db.prepare(
         `UPDATE accounts SET failed_logins = max(failed_logins - 1, 0),
+           failures_since = CASE WHEN failed_logins <= 1 THEN NULL ELSE failures_since END,
            locked_until = CASE WHEN locked_until = @lockedByAttempt THEN NULL ELSE locked_until END
          WHERE id = @accountId`,
       ),

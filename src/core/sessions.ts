@@ -1,4 +1,5 @@
 import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import { setTimeout as delay } from 'node:timers/promises';
 import { usernameKey } from '../precis';
 import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';
@@ -24,6 +25,10 @@ export interface SessionSettings {
   /** Seconds an audit row is kept before purging. */
   auditRetention: number;
 }
+
+/** How long an attempt waits for other processes' checks of the same name and address, and how often it asks. */
+const BUSY_WAIT_MS = 5000;
+const BUSY_POLL_MS = 20;
 
 /** Rows the purge deletes per statement. */
 const PURGE_BATCH = 200;
@@ -295,11 +300,16 @@ export class Sessions {
         windowMs: this.settings.lockoutMinutes * 60_000,
       });
     let reservation = await reserve();
-    // Refused while checks of the same name and address are still running here: their reservations may be
-    // all that fills the count (an application logging one account in several times at once). Once they have
-    // concluded (a good one clears the count) the attempt asks again; a count of real failures still refuses.
-    for (let pending = this.checking.get(slot); !reservation.granted && pending?.size; pending = this.checking.get(slot)) {
-      await Promise.all(pending);
+    // Refused while other checks of the same name and address are still running (an application logging
+    // one account in several times at once): their reservations may be all that fills the count. Once they
+    // conclude (a good one clears the count) the attempt asks again; a count of real failures still refuses.
+    // Checks in this process are awaited; those of other processes are asked after, for a few seconds.
+    const giveUpAt = Date.now() + BUSY_WAIT_MS;
+    while (!reservation.granted) {
+      const pending = this.checking.get(slot);
+      if (pending?.size) await Promise.all(pending);
+      else if (reservation.busy && Date.now() < giveUpAt) await delay(BUSY_POLL_MS);
+      else break;
       reservation = await reserve();
     }
     if (!reservation.granted) return this.refuseLocked(username, key, password, ctx);
@@ -343,9 +353,11 @@ export class Sessions {
     };
     if (!account) {
       await this.hasher.spendCompare(password);
+      await this.store.concludeLoginFailure(attempt);
       return failed('unknown user');
     }
     if (!(await this.hasher.matches(password, account.passwordHash))) {
+      await this.store.concludeLoginFailure(attempt);
       if (reservation.addressFailures === this.settings.lockoutThreshold) {
         await this.audit.record(ctx, { event: 'lockout', outcome: 'ok', username, detail: `${reservation.addressFailures} failures from ${ctx.clientIp ?? 'an unknown address'}` });
       }

@@ -104,6 +104,7 @@ export const migrations: readonly Migration[] = [
     username_key TEXT    NOT NULL,
     client_ip    TEXT    NOT NULL,
     failures     INTEGER NOT NULL,
+    pending      INTEGER NOT NULL DEFAULT 0,
     locked_until INTEGER,
     last_at      INTEGER NOT NULL,
     PRIMARY KEY (username_key, client_ip)

@@ -150,7 +150,11 @@ function translate(err: unknown, context?: string): Error {
 }
 
 /** Thrown inside a reservation's transaction to roll its first count back when the second is refused. */
-class Refused extends Error {}
+class Refused extends Error {
+  constructor(readonly busy: boolean) {
+    super('refused');
+  }
+}
 
 /**
  * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
@@ -272,10 +276,11 @@ export class SqliteStore implements Store {
       // The address count: one conditional upsert, so the check and the count are one write. A row whose lock
       // is still on is left alone and returns nothing: the attempt is refused.
       reserveAddress: db.prepare(
-        `INSERT INTO login_failures (username_key, client_ip, failures, locked_until, last_at)
-         VALUES (@usernameKey, @clientIp, 1, CASE WHEN 1 >= @addressThreshold THEN @lockUntil END, @now)
+        `INSERT INTO login_failures (username_key, client_ip, failures, pending, locked_until, last_at)
+         VALUES (@usernameKey, @clientIp, 1, 1, CASE WHEN 1 >= @addressThreshold THEN @lockUntil END, @now)
          ON CONFLICT (username_key, client_ip) DO UPDATE SET
            failures = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END,
+           pending = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE pending + 1 END,
            locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END) >= @addressThreshold
                           THEN @lockUntil END,
            last_at = @now
@@ -292,6 +297,15 @@ export class SqliteStore implements Store {
              THEN @lockUntil ELSE locked_until END
          WHERE id = @accountId AND (locked_until IS NULL OR locked_until <= @now)
          RETURNING failed_logins, locked_until`,
+      ),
+      // Locked only by attempts still in flight (and none stale): worth asking again once they conclude.
+      addressBusy: db.prepare(
+        `SELECT 1 FROM login_failures
+         WHERE username_key = @usernameKey AND client_ip = @clientIp AND locked_until > @now
+           AND failures - pending < @addressThreshold AND last_at > @now - 60000`,
+      ),
+      concludeFailure: db.prepare(
+        'UPDATE login_failures SET pending = max(pending - 1, 0) WHERE username_key = ? AND client_ip = ?',
       ),
       clearAddress: db.prepare('DELETE FROM login_failures WHERE username_key = ? AND client_ip = ?'),
       giveBackAccount: db.prepare(
@@ -436,16 +450,9 @@ export class SqliteStore implements Store {
       ),
       reserveLoginAttempt: db.transaction((attempt: LoginAttempt, now: number, limits: LockoutLimits): Reservation => {
         const lockUntil = now + limits.windowMs;
-        const address = sql.reserveAddress.get({
-          usernameKey: attempt.usernameKey,
-          clientIp: attempt.clientIp,
-          now,
-          lockUntil,
-          addressThreshold: limits.addressThreshold,
-        }) as
-          | { failures: number }
-          | undefined;
-        if (!address) throw new Refused();
+        const key = { usernameKey: attempt.usernameKey, clientIp: attempt.clientIp, now, addressThreshold: limits.addressThreshold };
+        const address = sql.reserveAddress.get({ ...key, lockUntil }) as { failures: number } | undefined;
+        if (!address) throw new Refused(sql.addressBusy.get(key) !== undefined);
         if (attempt.accountId === null) {
           return { granted: true, addressFailures: address.failures, accountFailures: 0, accountLockedUntil: null };
         }
@@ -457,7 +464,7 @@ export class SqliteStore implements Store {
           lockUntil,
         }) as { failed_logins: number; locked_until: number | null } | undefined;
         // Thrown, so the transaction (a savepoint inside a batch) takes the address count back too.
-        if (!account) throw new Refused();
+        if (!account) throw new Refused(false);
         return {
           granted: true,
           addressFailures: address.failures,
@@ -543,9 +550,15 @@ export class SqliteStore implements Store {
       try {
         return this.atomic.reserveLoginAttempt(attempt, now, limits);
       } catch (err) {
-        if (err instanceof Refused) return { granted: false } as const;
+        if (err instanceof Refused) return { granted: false, busy: err.busy } as const;
         throw err;
       }
+    });
+  }
+
+  concludeLoginFailure(attempt: LoginAttempt): Promise<void> {
+    return this.commits.write(() => {
+      this.sql.concludeFailure.run(attempt.usernameKey, attempt.clientIp);
     });
   }
 

@@ -127,7 +127,14 @@ export interface LockoutLimits {
  * `clearLoginFailures` gives it back when the password was right.
  */
 export type Reservation =
-  | { granted: false }
+  | {
+      granted: false;
+      /**
+       * Refused only because attempts still being compared fill the address's count (no lock of real
+       * failures): asking again once they conclude may be granted.
+       */
+      busy: boolean;
+    }
   | {
       granted: true;
       /** The address's count, this attempt included; at the threshold, this attempt locked the address out. */
@@ -163,9 +170,14 @@ export interface Store {
    * `addressThreshold` it locks for `windowMs`; a lock that ran out starts it afresh) and the account's
    * (refused while the account is locked; counted within a `windowMs` window that starts at its first
    * failure; at `accountThreshold` the account locks for `windowMs`). Both counts move, or neither: however
-   * many attempts arrive at once, from however many processes, at most the thresholds are granted.
+   * many attempts arrive at once, from however many processes, at most the thresholds are granted. A granted
+   * attempt stays in flight until `concludeLoginFailure` or `clearLoginFailures`; the address count's lock
+   * is "busy" rather than real while in-flight attempts make it up (for at most a minute, should a process
+   * die mid-compare).
    */
   reserveLoginAttempt(attempt: LoginAttempt, now: number, limits: LockoutLimits): Promise<Reservation>;
+  /** A wrong password: the reservation concludes as the failure it was counted as (no longer in flight). */
+  concludeLoginFailure(attempt: LoginAttempt): Promise<void>;
   /**
    * A right password: forgets the address's count of the name, takes this attempt back off the account's
    * count, and lifts the account lock `reservation` set, if it set one.

@@ -117,6 +117,11 @@ export const migrations: readonly Migration[] = [
   `,
 ];
 
+/** A name in quotes, anything beyond ASCII as \uXXXX: look-alikes must look different in the message. */
+function quoted(name: string): string {
+  return JSON.stringify(name).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * SQLite's table rebuild (its documented twelve steps, run with foreign keys off by `migrate`): the new
  * table, the rows copied with their key, the old table dropped, the new one renamed into its place. Refuses,
@@ -131,7 +136,7 @@ function rebuildAccounts(db: Database.Database): void {
   }
   const collisions = [...byKey.values()].filter((same) => same.length > 1);
   if (collisions.length > 0) {
-    const named = collisions.map((same) => same.map((a) => `${JSON.stringify(a.username)} (id ${a.id})`).join(' and ')).join('; ');
+    const named = collisions.map((same) => same.map((a) => `${quoted(a.username)} (id ${a.id})`).join(' and ')).join('; ');
     throw new StoreFault(
       `cannot upgrade the database: these accounts have usernames that compare equal under RFC 8265 (case, width, normal form): ${named}; rename or delete all but one of each with the dualgate that made them, then start again`,
     );

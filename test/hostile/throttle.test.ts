@@ -113,7 +113,7 @@ async function expectThrottled(server: TestServer, out: Outgoing, expected: Expe
   return answer;
 }
 
-function auditIps(server: TestServer): { clientIp: string; detail: string | null }[] {
+function auditIps(server: TestServer): { clientIp: string; detail: string | null; count: number }[] {
   const db = new Database(server.dbPath, { readonly: true });
   try {
     return db.prepare("SELECT client_ip AS clientIp, detail, count FROM audit WHERE event = 'login' ORDER BY id").all() as { clientIp: string; detail: string | null; count: number }[];

@@ -1,5 +1,5 @@
-import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
 import { usernameKey } from '../precis';
 import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';

@@ -1,8 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { CID_FORMAT } from '../../src/http/cid';
-import { startServeProcess, runCli } from '../support/process';
+import { spawn } from 'node:child_process';
+import { CLI, cliEnv, startServeProcess, runCli } from '../support/process';
 import { startTestServer, tempDir } from '../support/server';
 
 describe('dualgate serve', () => {
@@ -35,6 +36,32 @@ describe('dualgate serve', () => {
     // Changing the admin's password deletes the file.
     expect((await runCli(['user', 'passwd', 'admin', '--password-stdin'], { DUALGATE_DB: db }, 'new-admin-pw\n')).code).toBe(0);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('also shows the first admin password when its output is a terminal', async () => {
+    const dir = tempDir();
+    // `script` runs the server on a pseudo-terminal, as a person starting it by hand would.
+    const command = `exec ${process.execPath} ${CLI} serve`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: cliEnv({ PORT: '0', HOST: '127.0.0.1', DUALGATE_LOG_LEVEL: 'info', DUALGATE_DB: join(dir, 'tty.db') }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/"pid":(\d+).*dualgate listening on/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(/"pid":(\d+)[^\n]*dualgate listening on/.exec(out)?.[1]);
+    try {
+      const password = readFileSync(join(dir, 'initial-admin-password'), 'utf8').split('\n')[0]!;
+      expect(out).toContain(`Created the account "admin" with the password: ${password}`);
+      expect(out).toContain('Change it with: dualgate user passwd admin');
+    } finally {
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+      else child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

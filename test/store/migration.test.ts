@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../../src/store/migrations';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -11,6 +12,7 @@ const BEFORE = 3; // the schema version before issue 17's migrations
 
 function oldDatabase(usernames: string[]): string {
   const path = join(tempDir(), 'old.db');
+  made.push(path);
   const db = new Database(path);
   for (const sql of migrations.slice(0, BEFORE)) db.exec(sql as string);
   db.pragma(`user_version = ${BEFORE}`);
@@ -26,6 +28,11 @@ function oldDatabase(usernames: string[]): string {
   db.close();
   return path;
 }
+
+const made: string[] = [];
+afterAll(() => {
+  for (const path of made) rmSync(dirname(path), { recursive: true, force: true });
+});
 
 describe('store: the migration to RFC 8265 usernames', () => {
   it('keys every existing account, keeps ids and the sessions that refer to them, and never reuses an id', async () => {

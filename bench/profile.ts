@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const jwtSecret = randomBytes(48).toString('base64url');
   try {
     const dbPath = join(dir, 'profile.db');
-    const seeder = openSeeder(dbPath, jwtSecret);
+    const seeder = await openSeeder(dbPath, jwtSecret);
     const hash = await bcrypt.hash(PASSWORD, 4);
     const owners = { users: await seeder.accounts('user', 1000, 'user', hash), integrators: await seeder.accounts('integrator', 10, 'integrator', hash) };
     const pools = new Pools(dir, seeder, owners);

@@ -269,7 +269,7 @@ async function runWorkers(workers: number, dir: string, dbPath: string, seeder: 
 
 async function runScale(workersList: number[], dir: string, passwordHash: string): Promise<void> {
   const dbPath = join(dir, 'scale.db');
-  const seeder = openSeeder(dbPath, JWT_SECRET);
+  const seeder = await openSeeder(dbPath, JWT_SECRET);
   const users = await seeder.accounts('user', ACCOUNTS, 'user', passwordHash);
   const fixedSize = Math.ceil(RATE * P99_SECONDS * 1.2) + 200;
   const perWorkers = workersList.length * (fixedSize + 500);
@@ -365,7 +365,7 @@ async function main(): Promise<void> {
   try {
     const passwordHash = await bcrypt.hash(PASSWORD, BCRYPT_COST);
     const dbPath = join(dir, 'bench.db');
-    const seeder = openSeeder(dbPath, JWT_SECRET);
+    const seeder = await openSeeder(dbPath, JWT_SECRET);
     const owners: Owners = {
       users: await seeder.accounts('user', ACCOUNTS, 'user', passwordHash),
       integrators: await seeder.accounts('integrator', 10, 'integrator', passwordHash),

@@ -57,8 +57,8 @@ export const poolMark = (pool: string): string => `dualgate-bench:${pool}`;
  * Opens `path` for seeding: migrations through the product's own opening, then a second connection set up
  * for bulk writes (no fsync, a big page cache) and wrapped by the store class itself.
  */
-export function openSeeder(path: string, jwtSecret: string): Seeder {
-  openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 5000 }).close();
+export async function openSeeder(path: string, jwtSecret: string): Promise<Seeder> {
+  await openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 5000 }).close();
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');

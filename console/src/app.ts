@@ -70,6 +70,11 @@ function confirmAction(text: string, action: string): Promise<boolean> {
   });
 }
 
+/** A listener running async work: the DOM ignores what a listener returns, and `act` reports the failures. */
+function handle<E extends Event>(work: (event: E) => Promise<void>): (event: E) => void {
+  return (event) => void work(event);
+}
+
 /** Runs a button's action once at a time, reports its outcome, and refreshes the view. */
 async function act(button: HTMLButtonElement, work: () => Promise<string>): Promise<void> {
   button.disabled = true;
@@ -175,22 +180,22 @@ async function loadSessions(current: () => boolean): Promise<void> {
 
 function sessionRow(session: Session, now: number): HTMLTableRowElement {
   const end = h('button', { type: 'button', class: 'danger small', 'data-action': 'end-session' }, 'End session');
-  end.addEventListener('click', async () => {
+  end.addEventListener('click', handle(async () => {
     const yours = session.current ? ' This is your own console session: you will be logged out.' : '';
     if (!(await confirmAction(`End ${session.username}'s ${session.door} session?${yours}`, 'End session'))) return;
     await act(end, async () => {
       const { outcome } = await api.endSession(session.id);
       return outcome === 'revoked' ? `Ended ${session.username}'s ${session.door} session` : 'That session had already ended';
     });
-  });
+  }));
   const endAll = h('button', { type: 'button', class: 'quiet small', 'data-action': 'end-all' }, 'End all of user');
   const accountId = session.accountId;
   if (accountId === null) endAll.disabled = true;
   else {
-    endAll.addEventListener('click', async () => {
+    endAll.addEventListener('click', handle(async () => {
       if (!(await confirmAction(`End every session of ${session.username}, at every door?`, 'End all sessions'))) return;
       await act(endAll, async () => `Ended ${plural((await api.endSessionsOf(accountId)).ended, 'session')} of ${session.username}`);
-    });
+    }));
   }
   return h(
     'tr',
@@ -394,7 +399,7 @@ async function loadActivity(current: () => boolean): Promise<void> {
 // ---------------------------------------------------------------- wiring
 
 function wire(): void {
-  el.loginForm.addEventListener('submit', async (event) => {
+  el.loginForm.addEventListener('submit', handle(async (event) => {
     event.preventDefault();
     const { username, password } = formValues(el.loginForm);
     const submit = el.loginForm.querySelector<HTMLButtonElement>('button[type="submit"]')!;
@@ -407,8 +412,8 @@ function wire(): void {
     } finally {
       submit.disabled = false;
     }
-  });
-  el.logout.addEventListener('click', async () => {
+  }));
+  el.logout.addEventListener('click', handle(async () => {
     try {
       await api.logout();
     } catch (err) {
@@ -416,7 +421,7 @@ function wire(): void {
       return;
     }
     showLoggedOut('Logged out.');
-  });
+  }));
   whenLoggedOut(() => {
     if (state.operator) showLoggedOut('Your console session has ended. Log in again.');
   });

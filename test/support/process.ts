@@ -78,6 +78,6 @@ export function startServeProcess(settings: Settings, args: string[] = []): Prom
       }
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    exited.then((code) => reject(new Error(`dualgate serve exited (${code}) before listening: ${err}${out}`)));
+    void exited.then((code) => reject(new Error(`dualgate serve exited (${code}) before listening: ${err}${out}`)));
   });
 }

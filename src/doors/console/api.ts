@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../../config';
-import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type Core, type LiveSession, type RequestContext } from '../../core';
+import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type AddressLock, type Core, type LiveSession, type RequestContext } from '../../core';
 import { LOCKED_FOR_GOOD } from '../../core/accounts';
-import type { AddressLock } from '../../store/types';
 import { readJsonObject } from '../../http/body';
 import { RequestError } from '../../http/request-errors';
 import {

@@ -1,7 +1,12 @@
 import type { Config } from '../../config';
-import { BadInput, InvalidCredentials, InvalidToken, TokenExpired, type LiveSession, type LoginOptions, type RequestContext } from '../../core';
+import { BadInput, InvalidCredentials, InvalidToken, TokenExpired, type Core, type LiveSession, type LoginOptions, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
-import type { XwebDeps } from './operations';
+
+/** What every xWeb operation is given: the core and the door's own settings. */
+export interface XwebDeps {
+  core: Core;
+  xweb: Config['xweb'];
+}
 
 /**
  * The integrator: the program calling xWeb. It proves itself with the token `Authenticate` gave it (SOAP

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Config } from '../../config';
-import { BadInput, InvalidToken, TokenExpired, type Core, type RequestContext } from '../../core';
-import { admitCaller, handBack, integratorLogin, type Caller } from './integrator';
+import { BadInput, InvalidToken, TokenExpired, type RequestContext } from '../../core';
+import { admitCaller, handBack, integratorLogin, type Caller, type XwebDeps } from './integrator';
 
 /** The door's name in audit rows, session records and request logs. */
 export const XWEB_DOOR = 'xweb';
@@ -10,10 +9,7 @@ export const XWEB_NS = 'http://www.avectra.com/2005/';
 /** WebValidate's answer for a customer token that is unknown or whose session has ended. */
 export const NIL_GUID = '00000000-0000-0000-0000-000000000000';
 
-export interface XwebDeps {
-  core: Core;
-  xweb: Config['xweb'];
-}
+export type { XwebDeps } from './integrator';
 
 export interface Field {
   /** The wire name: the WSDL element and the JSON key or query parameter. */

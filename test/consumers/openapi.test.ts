@@ -11,6 +11,7 @@ import { OPERATIONS } from '../../src/doors/xweb/operations';
 import { SERVICES } from '../../src/doors/zato/services';
 import { OPENAPI_FILE } from '../../src/http/openapi';
 import { startTestServer, type TestServer } from '../support/server';
+import { basicAuthorization, NIL_GUID } from '../support/wire';
 
 const ROOT = join(__dirname, '..', '..');
 const DOC = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'));
@@ -194,7 +195,7 @@ describe('every documented route, called on a live server, answers what the docu
   });
   afterAll(() => server.stop());
 
-  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const basic = basicAuthorization;
 
   interface Call {
     query?: Record<string, string>;
@@ -300,11 +301,11 @@ describe('every documented route, called on a live server, answers what the docu
     const validated = await call('/xweb/JSON/WebValidate', 'get', { headers: bearer, query: { authenticationToken: customer } });
     expect(validated.body.WebValidateResult).toBe((await server.core.accounts.findByUsername('alice'))!.customerKey);
     expect((await call('/xweb/JSON/WebValidate', 'post', { headers: { Authorization: basic('integ', 'integ-pw') }, body: { WebValidate: { authenticationToken: customer } } })).body).toEqual(validated.body);
-    expect((await call('/xweb/JSON/WebValidate', 'get', { headers: { Authorization: 'Bearer 00000000-0000-0000-0000-000000000000' }, query: { authenticationToken: customer } })).status).toBe(401);
+    expect((await call('/xweb/JSON/WebValidate', 'get', { headers: { Authorization: `Bearer ${NIL_GUID}` }, query: { authenticationToken: customer } })).status).toBe(401);
     expect((await call('/xweb/JSON/WebValidate', 'post', { headers: bearer, raw: '{"WebValidate": {}}' })).status).toBe(400);
     expect((await call('/xweb/JSON/WebLogout', 'post', { headers: bearer, body: { WebLogout: { authenticationToken: customer } } })).body).toEqual({});
     expect((await call('/xweb/JSON/WebLogout', 'get', { headers: bearer, query: { authenticationToken: customer } })).body).toEqual({});
-    expect((await call('/xweb/JSON/WebValidate', 'get', { headers: bearer, query: { authenticationToken: customer } })).body).toEqual({ WebValidateResult: '00000000-0000-0000-0000-000000000000' });
+    expect((await call('/xweb/JSON/WebValidate', 'get', { headers: bearer, query: { authenticationToken: customer } })).body).toEqual({ WebValidateResult: NIL_GUID });
     expect((await call('/xweb/JSON/WebLogout', 'post', { headers: bearer, raw: JSON.stringify({ WebLogout: { authenticationToken: 'x'.repeat(20_000) } }) })).status).toBe(413);
   });
 

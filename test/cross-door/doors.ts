@@ -1,5 +1,8 @@
+import { postSoap } from '../support/wire';
+
+export { NIL_GUID } from '../support/wire';
+
 /** A small client of each door's JSON routes, as a caller of that door would write it. */
-export const NIL_GUID = '00000000-0000-0000-0000-000000000000';
 
 interface Reply {
   status: number;
@@ -33,15 +36,14 @@ export class Zato {
   }
 
   async soapLogOut(token: string): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${this.base}/zato/soap`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"zato.security.jwt.log-out"' },
-      body:
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:zato="https://zato.io/ns/20130518">' +
+    const { status, text } = await postSoap(
+      `${this.base}/zato/soap`,
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:zato="https://zato.io/ns/20130518">' +
         `<soapenv:Body><zato:zato_security_jwt_log_out_request><zato:token>${token}</zato:token>` +
         '</zato:zato_security_jwt_log_out_request></soapenv:Body></soapenv:Envelope>',
-    });
-    return { status: res.status, text: await res.text() };
+      'zato.security.jwt.log-out',
+    );
+    return { status, text };
   }
 }
 

@@ -5,6 +5,7 @@ import bcrypt from 'bcrypt';
 import { ConsoleClient } from '../console/support';
 import { runCli } from '../support/process';
 import { startTestServer, type TestServer } from '../support/server';
+import { NIL_GUID } from '../support/wire';
 import { basic, call, readDb, zatoLogin } from './credential-support';
 
 /**
@@ -53,7 +54,7 @@ async function alive(server: TestServer, s: Sessions, integratorToken: string): 
   const console = await s.console.call('GET', '/me');
   return {
     zato: zato.status === 200,
-    xweb: xweb.json().WebValidateResult !== '00000000-0000-0000-0000-000000000000',
+    xweb: xweb.json().WebValidateResult !== NIL_GUID,
     crafter: crafter.json().active === true,
     console: console.status === 200,
   };

@@ -53,7 +53,7 @@ export function call(server: Pick<TestServer, 'url'>, c: Call): Promise<Reply> {
   });
 }
 
-export const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+export { basicAuthorization as basic } from '../support/wire';
 
 /** Zato JSON log-in. */
 export const zatoLogin = (server: Pick<TestServer, 'url'>, username: string, password: string, from?: string) =>

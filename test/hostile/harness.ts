@@ -7,12 +7,13 @@ import Database from 'better-sqlite3';
 import { parseUntrustedXml, type XmlElement } from '../../src/http/soap/guard';
 import { CID_FORMAT } from '../../src/http/cid';
 import { startTestServer, type Settings, type TestServer } from '../support/server';
+import { NIL_GUID, SOAP11_NS } from '../support/wire';
 
 export const HOSTILE = join(__dirname, '..', '..', 'fixtures', 'hostile');
-export const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const ZATO_NS = 'https://zato.io/ns/20130518';
 export const XWEB_NS = 'http://www.avectra.com/2005/';
-export const NIL_GUID = '00000000-0000-0000-0000-000000000000';
+export const SOAP11 = SOAP11_NS;
+export { NIL_GUID };
 export const STUDIO = '/studio/api/1/services/api/1/security';
 export const ZATO_CHALLENGE = 'Basic realm="Zato public API"';
 export const XWEB_CHALLENGE = 'Bearer realm="xWeb"';
@@ -105,7 +106,7 @@ export function sendRaw(url: string, data: string | Buffer): Promise<RawAnswer> 
   });
 }
 
-export const basicAuth = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+export { basicAuthorization as basicAuth } from '../support/wire';
 
 // ---------------------------------------------------------------------------------------------------------
 // The server the corpus is sent to

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
+import { NIL_GUID } from '../support/wire';
 
 /**
  * Clients of the three doors over their JSON wires, as the ops tests use them: each answers what the door
  * said (token, liveness), or throws with the status when the door refused.
  */
-export const NIL_GUID = '00000000-0000-0000-0000-000000000000';
+export { NIL_GUID };
 const STUDIO = '/studio/api/1/services/api/1/security';
 const XSRF = 'ops-test-xsrf';
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config, type SettingKey } from '../../src/config';
 import { ManualClock } from '../../src/core/clock';
 import { cliContext } from '../../src/core/context';
 import { createLogger, type Logger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
+import { tempDir } from './temp';
 import type { Role } from '../../src/store/types';
 
 export interface TestServer extends RunningServer {
@@ -21,10 +21,7 @@ export interface TestServer extends RunningServer {
 
 export type Settings = Partial<Record<SettingKey, string>>;
 
-/** A fresh temporary directory for a database file. */
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'dualgate-test-'));
-}
+export { tempDir } from './temp';
 
 /**
  * A real server on a free port over a real SQLite file in a fresh directory, with a clock the test moves.

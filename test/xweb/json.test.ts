@@ -1,5 +1,6 @@
 import { CID_FORMAT } from '../../src/http/cid';
 import type { TestServer } from '../support/server';
+import { basicAuthorization } from '../support/wire';
 import { at, CUSTOMER, customerKeyOf, fixture, INTEGRATOR, NIL_GUID, postSoap, request, startXwebServer, UUID_V4 } from './xweb-support';
 
 interface JsonAnswer {
@@ -8,7 +9,7 @@ interface JsonAnswer {
   body: Record<string, unknown>;
 }
 
-const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const basic = basicAuthorization;
 const bearer = (token: string) => `Bearer ${token}`;
 
 /** The token a success carries in `WWW-Authenticate: Bearer token = <token>`. */

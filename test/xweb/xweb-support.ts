@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseUntrustedXml, type XmlElement } from '../../src/http/soap/guard';
 import { startTestServer, type Settings, type TestServer } from '../support/server';
+import { NIL_GUID, postSoap as postSoapTo, readFault } from '../support/wire';
+
+export { NIL_GUID };
 
 export const XWEB_NS = 'http://www.avectra.com/2005/';
 export const SOAP_PATH = '/xweb/secure/netForumXML.asmx';
-export const NIL_GUID = '00000000-0000-0000-0000-000000000000';
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const REFERENCE_WSDL = join(__dirname, '..', '..', 'fixtures', 'xweb', 'reference', 'xweb-auth.wsdl');
@@ -48,11 +50,8 @@ export interface SoapAnswer {
 
 /** POSTs an envelope to the xWeb endpoint with SOAPAction `"…/<action>"` (none when `action` is null). */
 export async function postSoap(server: TestServer, xml: string | Buffer, action: string | null): Promise<SoapAnswer> {
-  const headers: Record<string, string> = { 'Content-Type': 'text/xml; charset=utf-8' };
-  if (action !== null) headers.SOAPAction = `"${XWEB_NS}${action}"`;
-  const res = await fetch(`${server.url}${SOAP_PATH}`, { method: 'POST', headers, body: xml });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, envelope: parseUntrustedXml(Buffer.from(text)) };
+  const answer = await postSoapTo(`${server.url}${SOAP_PATH}`, xml, action === null ? undefined : `${XWEB_NS}${action}`);
+  return { ...answer, envelope: parseUntrustedXml(Buffer.from(answer.text)) };
 }
 
 /** The element at `path` (local names) under `root`; fails the test when it is not there. */
@@ -82,15 +81,9 @@ export async function authenticate(server: TestServer, account = INTEGRATOR): Pr
 
 /** What a fault says, field by field. */
 export function faultOf(answer: SoapAnswer): { faultcode: string; faultstring: string; faultactor: string; kind: string; message: string } {
-  const fault = at(answer.envelope, 'Body', 'Fault');
-  const info = at(fault, 'detail').children[0]!;
-  return {
-    faultcode: at(fault, 'faultcode').text,
-    faultstring: at(fault, 'faultstring').text,
-    faultactor: at(fault, 'faultactor').text,
-    kind: info.name.replace(/ExceptionInfo$/, ''),
-    message: at(info, 'XWebException', 'Message').text,
-  };
+  const { faultcode, faultstring, faultactor, detail } = readFault(answer.envelope);
+  if (!detail) throw new Error(`the fault has no detail: ${answer.text.slice(0, 300)}`);
+  return { faultcode, faultstring, faultactor, kind: detail.name.replace(/ExceptionInfo$/, ''), message: at(detail, 'XWebException', 'Message').text };
 }
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;

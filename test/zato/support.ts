@@ -4,6 +4,7 @@ import * as soap from 'soap';
 import { CID_FORMAT } from '../../src/http/cid';
 import { parseUntrustedXml, type XmlElement } from '../../src/http/soap/guard';
 import { escapeXml } from '../../src/http/soap/markup';
+import { basicAuthorization, postSoap as postSoapTo, readFault, type SoapReply } from '../support/wire';
 
 export const SOAP_PATH = '/zato/soap';
 export const JWT_FORMAT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -37,20 +38,11 @@ export function filledJson(name: string, values: Record<string, unknown>): Recor
   return body;
 }
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
+export type Answer = SoapReply;
 
-/** Posts a SOAP envelope as a client would: text/xml and a quoted SOAPAction (none when `action` is undefined). */
-export async function postSoap(url: string, action: string | undefined, xml: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(url + SOAP_PATH, {
-    method: 'POST',
-    headers: { 'Content-Type': 'text/xml; charset=utf-8', ...(action === undefined ? {} : { SOAPAction: `"${action}"` }), ...headers },
-    body: xml,
-  });
-  return { status: res.status, headers: res.headers, text: await res.text() };
+/** Posts a SOAP envelope to the Zato endpoint as a client would (no SOAPAction when `action` is undefined). */
+export function postSoap(url: string, action: string | undefined, xml: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return postSoapTo(url + SOAP_PATH, xml, action, headers);
 }
 
 export interface JsonAnswer {
@@ -71,9 +63,7 @@ export async function postJson(url: string, path: string, body: unknown, headers
   return { status: res.status, headers: res.headers, text, body: text === '' ? undefined : JSON.parse(text) };
 }
 
-export const basic = (username: string, password: string): Record<string, string> => ({
-  Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
-});
+export const basic = (username: string, password: string): Record<string, string> => ({ Authorization: basicAuthorization(username, password) });
 
 /** Logs in at the JSON door and answers the token. */
 export async function jsonLogIn(url: string, username: string, password: string): Promise<string> {
@@ -84,11 +74,8 @@ export async function jsonLogIn(url: string, username: string, password: string)
 
 /** The `soap:Fault` of a response: its code and string. */
 export function faultOf(xml: string): { faultcode: string; faultstring: string } {
-  const envelope = parseUntrustedXml(Buffer.from(xml));
-  const fault = envelope.children.find((c) => c.name === 'Body')?.children.find((c) => c.name === 'Fault');
-  if (!fault) throw new Error(`not a fault: ${xml.slice(0, 300)}`);
-  const text = (name: string) => fault.children.find((c) => c.name === name)?.text ?? '';
-  return { faultcode: text('faultcode'), faultstring: text('faultstring') };
+  const { faultcode, faultstring } = readFault(xml);
+  return { faultcode, faultstring };
 }
 
 /** The faultstring Zato writes: the cid (any, checked by format) and the human message. */

@@ -3,53 +3,12 @@ import { z } from 'zod';
 import { addressList } from './core/throttle';
 
 /**
- * Every setting, read once at start from the environment and, under it, the JSON file named by
- * DUALGATE_CONFIG (same keys; the environment wins). A bad value stops the start with one line naming it.
+ * Every setting, declared once in `SETTINGS` below: its name, its parser (type and bounds), its default and
+ * its meaning. The `Config` type, the reading of the environment and of the JSON file named by
+ * DUALGATE_CONFIG (same keys; the environment wins) and the README's settings table all come from that table
+ * (test/consumers/settings-table.test.ts fails when the README's differs). A bad value stops the start with
+ * one line naming it.
  */
-export interface Config {
-  host: string;
-  port: number;
-  dbPath: string;
-  jwtSecret?: string;
-  bcryptCost: number;
-  sessionTtl: number;
-  sessionMaxAge: number;
-  sessionRetention: number;
-  lockoutThreshold: number;
-  lockoutAccountThreshold: number;
-  lockoutMinutes: number;
-  loginRatePerMinute: number;
-  /** Addresses and CIDRs the log-in rate never applies to. */
-  loginRateExempt: string[];
-  /** Seconds an audit row is kept. */
-  auditRetention: number;
-  trustProxy: boolean | number | string;
-  /** Count requests and serve Prometheus metrics (DUALGATE_METRICS, or DUALGATE_METRICS_PORT set). */
-  metrics: boolean;
-  /** Serve the metrics on a listener of their own, off the public port (with `--workers`: the primary's sum). */
-  metricsPort?: number;
-  metricsHost: string;
-  /** Seconds a stop waits for requests in flight before it closes their connections. */
-  stopGraceSeconds: number;
-  logLevel: LogLevel;
-  synchronous: 'NORMAL' | 'FULL';
-  busyTimeoutMs: number;
-  xmlLimit: number;
-  jsonLimit: number;
-  /** How long a client may take to send its request headers, and its whole request; idle keep-alive time. */
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  purgeIntervalSeconds: number;
-  xweb: {
-    expiration: 'absolute' | 'sliding';
-    tokenTtl: number;
-    graceSeconds: number;
-    keyOverride?: string;
-    wsAddressing: boolean;
-  };
-  crafterPrefix: string;
-}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -77,78 +36,149 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
     .trim()
     .refine((v): v is T[number] => (values as readonly string[]).includes(v), `expected one of ${values.join(', ')}`);
 
+const host = z.string().trim().min(1, 'expected a host name or address');
+
+/** Express's `trust proxy` from the setting: off, on, a hop count, or the addresses trusted to forward. */
+const trustProxy = z
+  .string()
+  .trim()
+  .regex(/^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or addresses/CIDRs separated by commas')
+  .transform((v): boolean | number | string => (v === 'true' || v === 'false' ? v === 'true' : /^\d+$/.test(v) ? Number(v) : v));
+
+const addresses = z
+  .string()
+  .transform((v) => v.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .refine((entries) => {
+    try {
+      addressList(entries);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected addresses or CIDRs separated by commas');
+
 const DAY = 86_400;
 
-/** The settings table: key, parser, default. README's settings table lists the same rows. */
-const settings = z.object({
-  HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
-  PORT: whole(0, 65535).default(8080),
-  DUALGATE_DB: z.string().trim().min(1, 'expected a file path').default('./var/dualgate.db'),
-  DUALGATE_JWT_SECRET: z
-    .string()
-    .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'expected at least 32 bytes')
-    .optional(),
-  DUALGATE_BCRYPT_COST: whole(4, 31).default(12),
-  DUALGATE_SESSION_TTL: whole(1, 365 * DAY).default(3600),
-  DUALGATE_SESSION_MAX_AGE: whole(1, 365 * DAY).default(43_200),
-  DUALGATE_SESSION_RETENTION: whole(0, 3650 * DAY).default(7 * DAY),
-  DUALGATE_LOCKOUT_THRESHOLD: whole(1, 1000).default(5),
-  DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD: whole(1, 1_000_000).default(50),
-  DUALGATE_LOCKOUT_MINUTES: whole(1, 525_600).default(15),
-  DUALGATE_LOGIN_RATE: whole(0, 1_000_000).default(20),
-  DUALGATE_LOGIN_RATE_EXEMPT: z
-    .string()
-    .transform((v) => v.split(',').map((entry) => entry.trim()).filter(Boolean))
-    .refine((entries) => {
-      try {
-        addressList(entries);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected addresses or CIDRs separated by commas')
-    .default([]),
-  DUALGATE_AUDIT_RETENTION: whole(1, 3650 * DAY).default(90 * DAY),
-  DUALGATE_TRUST_PROXY: z
-    .string()
-    .trim()
-    .regex(/^(true|false|\d+|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or addresses/CIDRs separated by commas')
-    .default('false'),
-  DUALGATE_METRICS: flag.default(false),
-  DUALGATE_METRICS_PORT: whole(0, 65535).optional(),
-  DUALGATE_METRICS_HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
-  DUALGATE_STOP_GRACE: whole(0, 3600).default(10),
-  DUALGATE_LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
-  DUALGATE_SYNCHRONOUS: z
-    .string()
-    .trim()
-    .toUpperCase()
-    .pipe(oneOf(['NORMAL', 'FULL'] as const))
-    .default('NORMAL'),
-  DUALGATE_BUSY_TIMEOUT_MS: whole(0, 600_000).default(5000),
-  DUALGATE_XML_LIMIT: whole(1024, 16 * 1024 * 1024).default(64 * 1024),
-  DUALGATE_JSON_LIMIT: whole(256, 16 * 1024 * 1024).default(16 * 1024),
-  DUALGATE_HEADERS_TIMEOUT_MS: whole(100, 600_000).default(10_000),
-  DUALGATE_REQUEST_TIMEOUT_MS: whole(100, 3_600_000).default(30_000),
-  DUALGATE_KEEPALIVE_TIMEOUT_MS: whole(100, 600_000).default(5_000),
-  DUALGATE_PURGE_INTERVAL: whole(0, 30 * DAY).default(3600),
-  DUALGATE_XWEB_EXPIRATION: oneOf(['absolute', 'sliding'] as const).default('absolute'),
-  DUALGATE_XWEB_TOKEN_TTL: whole(1, 365 * DAY).default(1200),
-  DUALGATE_XWEB_GRACE: whole(0, 3600).default(30),
-  DUALGATE_XWEB_KEY_OVERRIDE: z.string().min(1, 'expected a non-empty secret').optional(),
-  DUALGATE_XWEB_WS_ADDRESSING: flag.default(true),
-  DUALGATE_CRAFTER_PREFIX: z
-    .string()
-    .trim()
-    .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'expected a path such as /studio')
-    .default('/studio'),
-});
+/**
+ * One setting. `field` is where it lands in `Config` (`section.name` for a door's own section); `default` is
+ * the value as it would be written (and is parsed like one); without it the setting is unset unless given,
+ * and `shown` says what that means in the README's default column. `secret`: never echoed, even in an error.
+ */
+interface Setting<P extends z.ZodType<unknown, string>, F extends string> {
+  field: F;
+  parse: P;
+  default?: string;
+  shown?: string;
+  meaning: string;
+  secret?: true;
+}
 
-export type SettingKey = keyof typeof settings.shape;
-export const SETTING_KEYS = Object.keys(settings.shape) as SettingKey[];
+const setting = <P extends z.ZodType<unknown, string>, const F extends string, const D extends string | undefined = undefined>(
+  row: Setting<P, F> & { default?: D },
+) => row as Setting<P, F> & { default: D };
 
-/** Keys whose values are never echoed, even in an error line. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['DUALGATE_JWT_SECRET', 'DUALGATE_XWEB_KEY_OVERRIDE']);
+/** The settings table, in the README's order. */
+export const SETTINGS = {
+  HOST: setting({ field: 'host', parse: host, default: '127.0.0.1', meaning: 'address to listen on' }),
+  PORT: setting({ field: 'port', parse: whole(0, 65535), default: '8080', meaning: 'port (`0` picks a free one; the listening line names it)' }),
+  DUALGATE_DB: setting({ field: 'dbPath', parse: z.string().trim().min(1, 'expected a file path'), default: './var/dualgate.db', meaning: 'the SQLite file (its directory is created)' }),
+  DUALGATE_JWT_SECRET: setting({
+    field: 'jwtSecret',
+    parse: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'expected at least 32 bytes'),
+    shown: 'generated',
+    meaning: 'HS256 secret, at least 32 bytes; when unset one is generated on first start and kept in the database',
+    secret: true,
+  }),
+  DUALGATE_BCRYPT_COST: setting({ field: 'bcryptCost', parse: whole(4, 31), default: '12', meaning: 'bcrypt cost (4–31)' }),
+  DUALGATE_SESSION_TTL: setting({ field: 'sessionTtl', parse: whole(1, 365 * DAY), default: '3600', meaning: "idle seconds before a session expires (sliding); an account's own `ttl` wins" }),
+  DUALGATE_SESSION_MAX_AGE: setting({ field: 'sessionMaxAge', parse: whole(1, 365 * DAY), default: '43200', meaning: 'absolute seconds a session may live' }),
+  DUALGATE_SESSION_RETENTION: setting({ field: 'sessionRetention', parse: whole(0, 3650 * DAY), default: String(7 * DAY), meaning: 'seconds an ended session is kept before the purge deletes it' }),
+  DUALGATE_PURGE_INTERVAL: setting({ field: 'purgeIntervalSeconds', parse: whole(0, 30 * DAY), default: '3600', meaning: 'seconds between purge runs (`0`: only `dualgate session purge`)' }),
+  DUALGATE_LOCKOUT_THRESHOLD: setting({ field: 'lockoutThreshold', parse: whole(1, 1000), default: '5', meaning: 'consecutive failed log-ins from one client address that lock that address out of an account' }),
+  DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD: setting({ field: 'lockoutAccountThreshold', parse: whole(1, 1_000_000), default: '50', meaning: 'failed log-ins from any addresses within the lockout window that lock the whole account' }),
+  DUALGATE_LOCKOUT_MINUTES: setting({ field: 'lockoutMinutes', parse: whole(1, 525_600), default: '15', meaning: "how long a lock lasts (and the account-wide count's window)" }),
+  DUALGATE_LOGIN_RATE: setting({ field: 'loginRatePerMinute', parse: whole(0, 1_000_000), default: '20', meaning: 'failed log-ins per client address per minute, across all doors and workers (`0`: off)' }),
+  DUALGATE_LOGIN_RATE_EXEMPT: setting({ field: 'loginRateExempt', parse: addresses, default: '', shown: 'none', meaning: 'addresses or CIDRs, separated by commas, that the log-in rate never applies to' }),
+  DUALGATE_AUDIT_RETENTION: setting({ field: 'auditRetention', parse: whole(1, 3650 * DAY), default: String(90 * DAY), meaning: 'seconds an audit row is kept (90 days) before the purge deletes it' }),
+  DUALGATE_TRUST_PROXY: setting({ field: 'trustProxy', parse: trustProxy, default: 'false', meaning: 'which proxies may set `X-Forwarded-For`/`-Proto`: `true`, a hop count, or addresses/CIDRs' }),
+  DUALGATE_XML_LIMIT: setting({ field: 'xmlLimit', parse: whole(1024, 16 * 1024 * 1024), default: String(64 * 1024), meaning: 'largest SOAP body in bytes, after any `Content-Encoding` is undone' }),
+  DUALGATE_JSON_LIMIT: setting({ field: 'jsonLimit', parse: whole(256, 16 * 1024 * 1024), default: String(16 * 1024), meaning: 'largest JSON body in bytes, likewise' }),
+  DUALGATE_HEADERS_TIMEOUT_MS: setting({ field: 'headersTimeoutMs', parse: whole(100, 600_000), default: '10000', meaning: 'a client must send its request headers within this (else 408 and the socket is closed)' }),
+  DUALGATE_REQUEST_TIMEOUT_MS: setting({ field: 'requestTimeoutMs', parse: whole(100, 3_600_000), default: '30000', meaning: 'and its whole request within this' }),
+  DUALGATE_KEEPALIVE_TIMEOUT_MS: setting({ field: 'keepAliveTimeoutMs', parse: whole(100, 600_000), default: '5000', meaning: 'an idle keep-alive connection is closed after this' }),
+  DUALGATE_XWEB_EXPIRATION: setting({ field: 'xweb.expiration', parse: oneOf(['absolute', 'sliding'] as const), default: 'absolute', meaning: 'integrator token rotation: `absolute` (same token, fixed expiry) or `sliding` (a new token each call)' }),
+  DUALGATE_XWEB_TOKEN_TTL: setting({ field: 'xweb.tokenTtl', parse: whole(1, 365 * DAY), default: '1200', meaning: 'integrator token timeout in seconds' }),
+  DUALGATE_XWEB_GRACE: setting({ field: 'xweb.graceSeconds', parse: whole(0, 3600), default: '30', meaning: 'seconds a replaced integrator token keeps working under `sliding`' }),
+  DUALGATE_XWEB_KEY_OVERRIDE: setting({ field: 'xweb.keyOverride', parse: z.string().min(1, 'expected a non-empty secret'), shown: 'unset', meaning: 'the secret that makes `WebLogin` answer the customer key; off when unset', secret: true }),
+  DUALGATE_XWEB_WS_ADDRESSING: setting({ field: 'xweb.wsAddressing', parse: flag, default: 'true', meaning: 'WS-Addressing and `wsu:Timestamp` headers in xWeb responses' }),
+  DUALGATE_CRAFTER_PREFIX: setting({
+    field: 'crafterPrefix',
+    parse: z
+      .string()
+      .trim()
+      .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'expected a path such as /studio'),
+    default: '/studio',
+    meaning: "where the Crafter door is mounted (and its cookies' `Path`)",
+  }),
+  DUALGATE_SYNCHRONOUS: setting({
+    field: 'synchronous',
+    parse: z.string().trim().toUpperCase().pipe(oneOf(['NORMAL', 'FULL'] as const)),
+    default: 'NORMAL',
+    meaning: 'SQLite `synchronous`: `NORMAL` survives a process crash, `FULL` also a power loss',
+  }),
+  DUALGATE_BUSY_TIMEOUT_MS: setting({ field: 'busyTimeoutMs', parse: whole(0, 600_000), default: '5000', meaning: "how long a write waits for another process's lock before the request fails" }),
+  DUALGATE_METRICS: setting({ field: 'metrics', parse: flag, default: 'false', meaning: 'serve Prometheus metrics at `GET /metrics` on the public port' }),
+  DUALGATE_METRICS_PORT: setting({
+    field: 'metricsPort',
+    parse: whole(0, 65535),
+    shown: 'unset',
+    meaning: "serve them on a listener of their own instead (turns metrics on); required for metrics with `--workers`, where the primary serves every worker's sum",
+  }),
+  DUALGATE_METRICS_HOST: setting({ field: 'metricsHost', parse: host, default: '127.0.0.1', meaning: 'the address of that listener' }),
+  DUALGATE_STOP_GRACE: setting({ field: 'stopGraceSeconds', parse: whole(0, 3600), default: '10', meaning: 'seconds a stop (`SIGTERM`) lets requests in flight finish before closing their connections' }),
+  DUALGATE_LOG_LEVEL: setting({ field: 'logLevel', parse: oneOf(LOG_LEVELS), default: 'info', meaning: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' }),
+};
+
+type Table = typeof SETTINGS;
+export type SettingKey = keyof Table;
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** A setting's value in `Config`: what its parser makes, or undefined when it has no default. */
+type ValueOf<K extends SettingKey> = z.output<Table[K]['parse']> | (Table[K]['default'] extends string ? never : undefined);
+/** The settings of one section (`xweb.…`), by their names there. */
+type Section<S extends string> = { [K in SettingKey as Table[K]['field'] extends `${S}.${infer N}` ? N : never]: ValueOf<K> };
+type TopLevel = { [K in SettingKey as Table[K]['field'] extends `${string}.${string}` ? never : Table[K]['field']]: ValueOf<K> };
+
+/** Every setting, parsed. `metrics` is also on when DUALGATE_METRICS_PORT is set. */
+export type Config = TopLevel & { xweb: Section<'xweb'> };
+
+/** What each door is given: its own settings and nothing else. */
+export interface DoorSettings {
+  zato: Pick<Config, 'xmlLimit' | 'jsonLimit'>;
+  xweb: Config['xweb'] & Pick<Config, 'xmlLimit' | 'jsonLimit'>;
+  crafter: Pick<Config, 'crafterPrefix' | 'jsonLimit'>;
+  console: Pick<Config, 'jsonLimit'>;
+}
+
+export function doorSettings(config: Config): DoorSettings {
+  const limits = { xmlLimit: config.xmlLimit, jsonLimit: config.jsonLimit };
+  return {
+    zato: limits,
+    xweb: { ...config.xweb, ...limits },
+    crafter: { crafterPrefix: config.crafterPrefix, jsonLimit: config.jsonLimit },
+    console: { jsonLimit: config.jsonLimit },
+  };
+}
+
+/** The README's settings table, as the code declares it. */
+export function settingsTable(): string {
+  const lines = ['| setting | default | meaning |', '| --- | --- | --- |'];
+  for (const key of SETTING_KEYS) {
+    const row: Setting<z.ZodType<unknown, string>, string> = SETTINGS[key];
+    lines.push(`| \`${key}\` | ${row.shown ?? `\`${row.default}\``} | ${row.meaning} |`);
+  }
+  return lines.join('\n');
+}
 
 function readConfigFile(path: string): Record<string, string> {
   let parsed: unknown;
@@ -158,26 +188,24 @@ function readConfigFile(path: string): Record<string, string> {
     const reason = err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
     throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: ${reason}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: expected a JSON object of settings`);
-  }
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    if (!(SETTING_KEYS as string[]).includes(key)) {
-      throw new ConfigError(`invalid setting ${key} in ${path}: unknown setting`);
-    }
-    if (value === null || typeof value === 'object') {
-      throw new ConfigError(`invalid setting ${key} in ${path}: expected a string, number or boolean`);
-    }
-    values[key] = String(value);
-  }
-  return values;
+  return settingsObject(parsed, `in ${path}`, `${path}: `);
 }
 
-/** Express's `trust proxy` from the setting: off, on, a hop count, or the addresses trusted to forward. */
-function trustProxyValue(value: string): boolean | number | string {
-  if (value === 'true' || value === 'false') return value === 'true';
-  return /^\d+$/.test(value) ? Number(value) : value;
+/**
+ * Settings given as one object (the JSON file's, or `createGateway`'s): known keys only, each a string, a
+ * number or a boolean, as the environment would say it.
+ */
+export function settingsObject(value: unknown, where: string, prefix = ''): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${prefix}expected a JSON object of settings`);
+  }
+  const values: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (!(key in SETTINGS)) throw new ConfigError(`invalid setting ${key} ${where}: unknown setting`);
+    if (entry === null || typeof entry === 'object') throw new ConfigError(`invalid setting ${key} ${where}: expected a string, number or boolean`);
+    values[key] = String(entry);
+  }
+  return values;
 }
 
 /** Parses and checks every setting; throws `ConfigError` with one line naming the first bad one. */
@@ -188,55 +216,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const value = overrides[key] ?? env[key];
     if (value !== undefined) raw[key] = value;
   }
-  const result = settings.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = String(issue.path[0]);
-    const shown = SECRET_KEYS.has(key) || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
-    throw new ConfigError(`invalid setting ${key}: ${issue.message}${shown}`);
+  return configFrom(raw);
+}
+
+/** The settings parsed from their raw values, defaults filled in, in the table's order. */
+export function configFrom(raw: Readonly<Record<string, string>>): Config {
+  const config: Record<string, unknown> = { xweb: {} };
+  for (const key of SETTING_KEYS) {
+    const row: Setting<z.ZodType<unknown, string>, string> = SETTINGS[key];
+    const given = raw[key];
+    const value = given ?? row.default;
+    let parsed: unknown;
+    if (value !== undefined) {
+      const result = row.parse.safeParse(value);
+      if (!result.success) {
+        const shown = row.secret || given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+        throw new ConfigError(`invalid setting ${key}: ${result.error.issues[0]!.message}${shown}`);
+      }
+      parsed = result.data;
+    }
+    const [section, name] = row.field.includes('.') ? row.field.split('.') : [undefined, row.field];
+    (section ? (config[section] as Record<string, unknown>) : config)[name!] = parsed;
   }
-  const s = result.data;
-  if (s.DUALGATE_HEADERS_TIMEOUT_MS > s.DUALGATE_REQUEST_TIMEOUT_MS) {
-    throw new ConfigError(
-      `invalid setting DUALGATE_HEADERS_TIMEOUT_MS: expected at most DUALGATE_REQUEST_TIMEOUT_MS (${s.DUALGATE_REQUEST_TIMEOUT_MS}) (got "${s.DUALGATE_HEADERS_TIMEOUT_MS}")`,
-    );
+  const c = config as Config;
+  if (c.headersTimeoutMs > c.requestTimeoutMs) {
+    throw new ConfigError(`invalid setting DUALGATE_HEADERS_TIMEOUT_MS: expected at most DUALGATE_REQUEST_TIMEOUT_MS (${c.requestTimeoutMs}) (got "${c.headersTimeoutMs}")`);
   }
-  return {
-    host: s.HOST,
-    port: s.PORT,
-    dbPath: s.DUALGATE_DB,
-    jwtSecret: s.DUALGATE_JWT_SECRET,
-    bcryptCost: s.DUALGATE_BCRYPT_COST,
-    sessionTtl: s.DUALGATE_SESSION_TTL,
-    sessionMaxAge: s.DUALGATE_SESSION_MAX_AGE,
-    sessionRetention: s.DUALGATE_SESSION_RETENTION,
-    lockoutThreshold: s.DUALGATE_LOCKOUT_THRESHOLD,
-    lockoutAccountThreshold: s.DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD,
-    lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
-    loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
-    loginRateExempt: s.DUALGATE_LOGIN_RATE_EXEMPT,
-    auditRetention: s.DUALGATE_AUDIT_RETENTION,
-    trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
-    metrics: s.DUALGATE_METRICS || s.DUALGATE_METRICS_PORT !== undefined,
-    metricsPort: s.DUALGATE_METRICS_PORT,
-    metricsHost: s.DUALGATE_METRICS_HOST,
-    stopGraceSeconds: s.DUALGATE_STOP_GRACE,
-    logLevel: s.DUALGATE_LOG_LEVEL,
-    synchronous: s.DUALGATE_SYNCHRONOUS,
-    busyTimeoutMs: s.DUALGATE_BUSY_TIMEOUT_MS,
-    xmlLimit: s.DUALGATE_XML_LIMIT,
-    jsonLimit: s.DUALGATE_JSON_LIMIT,
-    headersTimeoutMs: s.DUALGATE_HEADERS_TIMEOUT_MS,
-    requestTimeoutMs: s.DUALGATE_REQUEST_TIMEOUT_MS,
-    keepAliveTimeoutMs: s.DUALGATE_KEEPALIVE_TIMEOUT_MS,
-    purgeIntervalSeconds: s.DUALGATE_PURGE_INTERVAL,
-    xweb: {
-      expiration: s.DUALGATE_XWEB_EXPIRATION,
-      tokenTtl: s.DUALGATE_XWEB_TOKEN_TTL,
-      graceSeconds: s.DUALGATE_XWEB_GRACE,
-      keyOverride: s.DUALGATE_XWEB_KEY_OVERRIDE,
-      wsAddressing: s.DUALGATE_XWEB_WS_ADDRESSING,
-    },
-    crafterPrefix: s.DUALGATE_CRAFTER_PREFIX,
-  };
+  c.metrics ||= c.metricsPort !== undefined;
+  return c;
 }

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { doorSettings, type Config } from '../config';
 import type { Core } from '../core';
 import type { DoorRoutes } from '../http/front';
 import { openApiRoute } from '../http/openapi';
@@ -9,11 +9,12 @@ import { xwebDoor } from './xweb';
 
 /** Every door's routes: the Express routers in the order they are mounted, and the direct routes. */
 export function buildDoors(config: Config, core: Core): { routers: DoorRoutes['router'][]; direct: DoorRoutes['direct'] } {
-  const doors = [crafterDoor(config, core), xwebDoor(config, core), zatoDoor(config, core)];
+  const own = doorSettings(config);
+  const doors = [crafterDoor(own.crafter, core), xwebDoor(own.xweb, core), zatoDoor(own.zato, core)];
   return {
     routers: [
       ...doors.map((door) => door.router),
-      consoleDoor(config, core),
+      consoleDoor(own.console, core),
       // The OpenAPI document of the JSON routes, with the Crafter door's paths under its configured prefix.
       openApiRoute((path) => path.replace(/^\/studio(?=\/)/, config.crafterPrefix)),
     ],

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type AddressLock, type Core, type LiveSession, type RequestContext } from '../../core';
 import { LOCKED_FOR_GOOD } from '../../core/accounts';
 import { readJsonObject } from '../../http/body';
@@ -163,7 +163,7 @@ function requireOperatorOf(call: ConsoleCall): Operator {
 }
 
 /** Every call of the console's JSON API: one row each, each a few steps over the core. */
-export function consoleOperations(core: Core, config: Config): readonly ConsoleOperation[] {
+export function consoleOperations(core: Core, config: DoorSettings['console']): readonly ConsoleOperation[] {
   const { accounts, sessions, audit } = core;
 
   /** Ends the session behind `token` if it is a console session; anything else has nothing to end here. */

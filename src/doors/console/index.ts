@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import { Forbidden, type Core } from '../../core';
 import { requestContext } from '../../http/context';
 import { RequestError } from '../../http/request-errors';
@@ -30,7 +30,7 @@ const PAGE_POLICY = [
  * JSON API under /console/api that calls only the core. Admin accounts only, with the console's own
  * cookie session and a per-session CSRF token.
  */
-export function consoleDoor(config: Config, core: Core): Router {
+export function consoleDoor(config: DoorSettings['console'], core: Core): Router {
   const router = Router();
   const assets = new ConsoleAssets();
 

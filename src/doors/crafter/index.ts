@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import type { Core, RequestContext } from '../../core';
 import { requestContext } from '../../http/context';
 import { exchangeOf } from '../../http/exchange';
@@ -20,7 +20,7 @@ const XSRF_HEADER_NAME = XSRF_HEADER.toLowerCase();
  * each a direct route (any method reaches it, so that a wrong one gets Studio's 405); any other file under
  * the API is an Express route answering Studio's 404.
  */
-export function crafterDoor(config: Config, core: Core): DoorRoutes {
+export function crafterDoor(config: DoorSettings['crafter'], core: Core): DoorRoutes {
   const base = `${config.crafterPrefix}/api/1/services/api/1/security`;
   const cookies = new CookieWriter(config.crafterPrefix);
   const direct = studioOperations(core, config, cookies).map((operation) => ({

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import { InvalidToken, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
 import { readJsonObject } from '../../http/body';
 import type { CookieWriter, RequestCookies } from './cookies';
@@ -45,7 +45,7 @@ function isDeadSession(err: unknown): boolean {
 }
 
 /** The door's operations: one row each, each a short list of steps over the core. */
-export function studioOperations(core: Core, config: Config, cookies: CookieWriter): readonly StudioOperation[] {
+export function studioOperations(core: Core, config: DoorSettings['crafter'], cookies: CookieWriter): readonly StudioOperation[] {
   const { sessions } = core;
 
   /** Ends the session behind `token`, if any: a token this server never issued has nothing to end. */

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { withHeaders, type DoorRoutes } from '../../http/front';
 import { soapEndpoint } from '../../http/soap/endpoint';
@@ -12,8 +12,8 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * The netFORUM xWeb door: Authenticate, WebLogin, WebValidate and WebLogout over SOAP
  * (`/xweb/secure/netForumXML.asmx`, WSDL at `?WSDL`) and JSON (`/xweb/JSON/<Method>`).
  */
-export function xwebDoor(config: Config, core: Core): DoorRoutes {
-  const deps = { core, xweb: config.xweb };
+export function xwebDoor(config: DoorSettings['xweb'], core: Core): DoorRoutes {
+  const deps = { core, xweb: config };
   const router = Router();
   // Every answer here hands back the integrator token (SOAP header, WWW-Authenticate) or a customer token or
   // key: no cache may keep one.

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { withHeaders, type DoorRoutes } from '../../http/front';
 import { wsdlResponder } from '../../http/soap/endpoint';
@@ -14,7 +14,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * `GET /zato/soap?wsdl` and `GET /public-api/zato.wsdl`) and JSON (`POST /zato/json/<service>`, and the Zato 3
  * style `POST /zato/jwt/log-in` and `/zato/jwt/log-out`).
  */
-export function zatoDoor(config: Config, core: Core): DoorRoutes {
+export function zatoDoor(config: DoorSettings['zato'], core: Core): DoorRoutes {
   const router = Router();
   // Every answer here carries or concerns a session or an account: no cache may keep it.
   router.use('/zato', (_req, res, next) => {

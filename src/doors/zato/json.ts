@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request } from 'express';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { readJsonObject } from '../../http/body';
 import { requestContext } from '../../http/context';
@@ -19,7 +19,7 @@ const LOG_OUT = byName.get('zato.security.jwt.log-out')!;
  * `POST /zato/json/<service>` for every service of the table, and the Zato 3 style aliases
  * `POST /zato/jwt/log-in` and `POST /zato/jwt/log-out` (a direct route: the hot path of the door).
  */
-export function zatoJson(config: Config, core: Core, door: string): DoorRoutes {
+export function zatoJson(config: DoorSettings['zato'], core: Core, door: string): DoorRoutes {
   const router = Router();
   const input = (req: Request) => async (): Promise<FieldSource> => {
     const body = await readJsonObject(req, config.jsonLimit);

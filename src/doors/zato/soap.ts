@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Config } from '../../config';
+import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { setHeaders } from '../../http/reply';
 import { soapEndpoint, type SoapDoor } from '../../http/soap/endpoint';
@@ -14,7 +14,7 @@ export const SOAP_PATH = '/zato/soap';
 export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
 
 /** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
-export function zatoSoap(config: Config, core: Core, door: string): ReturnType<typeof soapEndpoint> {
+export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string): ReturnType<typeof soapEndpoint> {
   const soapDoor: SoapDoor = {
     door,
     namespace: ZATO_NS,

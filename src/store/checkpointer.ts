@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData } from './checkpoint-worker';
 
 /**
  * Copies the write-ahead log back into the database file from a thread of its own, on a connection of its
@@ -13,10 +16,8 @@ export class Checkpointer {
 
   /** `onLost` runs if the thread ends on its own: the caller then lets SQLite checkpoint again. */
   constructor(path: string, intervalMs: number, busyTimeoutMs: number, onLost: () => void) {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), path, intervalMs, busyTimeoutMs },
-    });
+    const workerData: CheckpointWorkerData = { path, intervalMs, busyTimeoutMs };
+    this.worker = new Worker(WORKER_FILE, { workerData });
     this.worker.unref();
     this.worker.on('error', () => undefined); // 'exit' follows and reports it
     this.worker.on('exit', () => {
@@ -32,15 +33,12 @@ export class Checkpointer {
   }
 }
 
-// Plain JavaScript, so that it runs the same from dist/ and under ts-jest. A failed checkpoint (the store
-// locked, full or read-only for a while) is tried again at the next tick; the requests see such a fault
-// themselves.
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = ' + Number(workerData.busyTimeoutMs));
-setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-}, workerData.intervalMs);
-`;
+/**
+ * The thread's module, compiled: beside this one in dist/ (or the bench's build/). Run from the TypeScript
+ * sources (the tests, under ts-jest), a thread cannot load TypeScript, so it is the build's copy, which
+ * `npm test` makes first.
+ */
+const WORKER_FILE = ((): string => {
+  const beside = join(__dirname, 'checkpoint-worker.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'store', 'checkpoint-worker.js');
+})();

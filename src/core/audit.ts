@@ -93,4 +93,41 @@ export class AuditLog {
   counts(since: number, bucketMs = 60_000): Promise<AuditCount[]> {
     return this.store.countAudit(since, bucketMs);
   }
+
+  /**
+   * The last `minutes` minutes up to `now` (the current one included), one count per minute in each series
+   * of `ACTIVITY_SERIES`: what the console's chart draws.
+   */
+  async activity(now: number, minutes: number): Promise<Activity> {
+    const from = now - (now % MINUTE) - (minutes - 1) * MINUTE;
+    const series = Object.fromEntries(ACTIVITY_KINDS.map((name) => [name, new Array<number>(minutes).fill(0)])) as Activity['series'];
+    for (const row of await this.counts(from, MINUTE)) {
+      const index = Math.round((row.bucket - from) / MINUTE);
+      if (index < 0 || index >= minutes) continue;
+      for (const name of ACTIVITY_KINDS) if (ACTIVITY_SERIES[name](row.event, row.outcome)) series[name][index] += row.count;
+    }
+    return { now, from, bucketMs: MINUTE, buckets: minutes, series };
+  }
+}
+
+const MINUTE = 60_000;
+
+/** The series of the activity chart: which audit rows each one counts. */
+const ACTIVITY_SERIES = {
+  logins: (event: string, outcome: string) => event === 'login' && outcome === 'ok',
+  failures: (event: string, outcome: string) => event === 'login' && outcome === 'failed',
+  lockouts: (event: string) => event === 'lockout',
+  logouts: (event: string) => event === 'logout',
+  revocations: (event: string) => event === 'revoke',
+} as const;
+
+const ACTIVITY_KINDS = Object.keys(ACTIVITY_SERIES) as (keyof typeof ACTIVITY_SERIES)[];
+
+export interface Activity {
+  now: number;
+  /** The start of the first minute. */
+  from: number;
+  bucketMs: number;
+  buckets: number;
+  series: Record<keyof typeof ACTIVITY_SERIES, number[]>;
 }

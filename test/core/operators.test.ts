@@ -79,4 +79,26 @@ describe('what operators need of the core', () => {
       ]);
     });
   });
+
+  describe('audit.activity', () => {
+    it("counts the chart's series per minute over the last minutes, the current one last", async () => {
+      const start = t.clock.now() - (t.clock.now() % MINUTE) + 10 * MINUTE;
+      t.clock.set(start + 1_000);
+      const { token } = await login('ann', 'secret-1');
+      await login('ann', 'wrong').catch(() => undefined);
+      t.clock.set(start + 2 * MINUTE + 5_000);
+      await t.core.sessions.logout(token, ctx);
+
+      const activity = await t.core.audit.activity(t.clock.now(), 3);
+      expect(activity).toEqual({
+        now: start + 2 * MINUTE + 5_000,
+        from: start,
+        bucketMs: MINUTE,
+        buckets: 3,
+        series: { logins: [1, 0, 0], failures: [1, 0, 0], lockouts: [0, 0, 0], logouts: [0, 0, 1], revocations: [0, 0, 0] },
+      });
+      // A window that starts after those minutes sees none of them.
+      expect((await t.core.audit.activity(start + 10 * MINUTE, 2)).series.logins).toEqual([0, 0]);
+    });
+  });
 });

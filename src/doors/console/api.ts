@@ -57,16 +57,6 @@ const ENDED_HERE = 'ended from the console';
 const MAX_SESSIONS_LISTED = 500;
 const MAX_AUDIT_ROWS = 500;
 const MAX_ACTIVITY_HOURS = 24;
-const MINUTE = 60_000;
-
-/** The series of the activity chart: which audit rows each one counts. */
-const SERIES = {
-  logins: (event: string, outcome: string) => event === 'login' && outcome === 'ok',
-  failures: (event: string, outcome: string) => event === 'login' && outcome === 'failed',
-  lockouts: (event: string) => event === 'lockout',
-  logouts: (event: string) => event === 'logout',
-  revocations: (event: string) => event === 'revoke',
-} as const;
 
 function sessionView(session: SessionRow, currentId: string | undefined) {
   return {
@@ -369,21 +359,7 @@ export function consoleOperations(core: Core, config: DoorSettings['console']): 
       access: 'admin',
       async run(call) {
         const hours = queryWhole(call.req, 'hours', 1, MAX_ACTIVITY_HOURS, 3);
-        const now = core.clock.now();
-        const buckets = hours * 60;
-        const from = now - (now % MINUTE) - (buckets - 1) * MINUTE;
-        const series = Object.fromEntries(Object.keys(SERIES).map((name) => [name, new Array<number>(buckets).fill(0)])) as Record<
-          keyof typeof SERIES,
-          number[]
-        >;
-        for (const row of await audit.counts(from, MINUTE)) {
-          const index = Math.round((row.bucket - from) / MINUTE);
-          if (index < 0 || index >= buckets) continue;
-          for (const [name, counts] of Object.entries(SERIES) as [keyof typeof SERIES, (e: string, o: string) => boolean][]) {
-            if (counts(row.event, row.outcome)) series[name][index] += row.count;
-          }
-        }
-        return { body: { now, from, bucketMs: MINUTE, buckets, series } };
+        return { body: await audit.activity(core.clock.now(), hours * 60) };
       },
     },
     {

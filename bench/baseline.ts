@@ -1,9 +1,11 @@
 /**
- * Baseline (a) of the bench: a bare Express app answering, on each scenario's path and method, a fixed body
- * of the same bytes and content type as dualgate's answer there. No parsing, no store, no logging. With
- * `workers` > 1 it runs under node:cluster like `dualgate serve --workers`. Forked by `bench/run.ts`.
+ * Baselines (a) of the bench: a bare Express app, or a bare node:http server, answering, on each scenario's
+ * path and method, a fixed body of the same bytes and content type as dualgate's answer there. No parsing,
+ * no store, no logging. With `workers` > 1 it runs under node:cluster like `dualgate serve --workers`.
+ * Forked by `bench/run.ts`.
  */
 import cluster from 'node:cluster';
+import { createServer } from 'node:http';
 import express from 'express';
 
 export interface BaselineRoute {
@@ -17,9 +19,14 @@ export interface BaselineJob {
   port: number;
   workers: number;
   routes: BaselineRoute[];
+  server: 'express' | 'node';
 }
 
 function serve(job: BaselineJob): void {
+  if (job.server === 'node') {
+    serveNode(job);
+    return;
+  }
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -32,6 +39,26 @@ function serve(job: BaselineJob): void {
     else app.post(route.path, handler);
   }
   app.listen(job.port, '127.0.0.1', () => process.send?.({ listening: true }));
+}
+
+/** node:http alone: the route found by method and path in a map, the fixed body written. */
+function serveNode(job: BaselineJob): void {
+  const routes = new Map(job.routes.map((route) => [`${route.method} ${route.path}`, { type: route.contentType, body: Buffer.from(route.body, 'utf8') }]));
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const route = routes.get(`${req.method} ${query === -1 ? url : url.slice(0, query)}`);
+    // The request body is read to its end, as any server must before it can answer on a kept-alive connection.
+    req.resume();
+    req.once('end', () => {
+      if (!route) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': route.type, 'Content-Length': route.body.length }).end(route.body);
+    });
+  });
+  server.listen(job.port, '127.0.0.1', () => process.send?.({ listening: true }));
 }
 
 if (require.main === module) {

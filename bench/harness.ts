@@ -53,6 +53,13 @@ export const XWEB_VALIDATE_XML = `<?xml version="1.0" encoding="utf-8"?>
 
 export const SHAPES = {
   jsonLogout: { method: 'POST', path: '/zato/jwt/log-out', headers: { authorization: 'Bearer {{0}}' } },
+  /** The seed's own JSON path (fixtures/zato), the token in the body. */
+  jsonSeedLogout: {
+    method: 'POST',
+    path: '/zato/json/zato.security.jwt.log-out',
+    headers: { 'content-type': 'application/json' },
+    body: '{"token":"{{0}}"}',
+  },
   soapLogout: {
     method: 'POST',
     path: '/zato/soap',
@@ -255,13 +262,17 @@ export function treeCpuMs(pid: number): number {
   return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + cpuMsOf(p), 0);
 }
 
-export async function startBaseline(workers: number, routes: BaselineRoute[]): Promise<{ url: string; cpuMs(): number; stop(): Promise<void> }> {
+export async function startBaseline(
+  workers: number,
+  routes: BaselineRoute[],
+  server: BaselineJob['server'] = 'express',
+): Promise<{ url: string; cpuMs(): number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = fork(join(__dirname, 'baseline.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`baseline exited (${code})`)));
-    child.send({ port, workers, routes } satisfies BaselineJob);
+    child.send({ port, workers, routes, server } satisfies BaselineJob);
   });
   return {
     url: `http://127.0.0.1:${port}`,

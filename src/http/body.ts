@@ -73,7 +73,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       else chunks.push(chunk);
     };
     const onEnd = () => settle();
-    const onError = () => settle(new RequestError('MalformedXml', 'The request body could not be read'));
+    const onError = () => settle(new RequestError('UnreadableBody', 'The request body could not be read'));
     const onClose = () => {
       if (!req.complete) onError();
     };

@@ -8,6 +8,8 @@ export type RequestErrorCode =
   | 'BodyTooLarge'
   | 'EmptyBody'
   | 'UnsupportedEncoding'
+  /** The body stopped half-way, or its Content-Encoding could not be undone (a corrupt gzip stream). */
+  | 'UnreadableBody'
   | 'ForbiddenMarkup'
   | 'MalformedXml'
   | 'NotSoap'

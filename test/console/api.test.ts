@@ -122,6 +122,15 @@ describe('operator console API', () => {
       expect(await consoleSessions()).toEqual([]);
     });
 
+    it('answers a body whose gzip cannot be undone as unreadable, not as malformed XML, and still serves', async () => {
+      const body = JSON.stringify({ username: ROOT.username, password: ROOT.password });
+      const answer = await admin.call('POST', '/login', { body, headers: { 'content-encoding': 'gzip' } });
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ error: 'The request body could not be read', code: 'UnreadableBody', cid: expect.any(String) });
+      expect(await consoleSessions()).toEqual([]);
+      expect((await admin.login(ROOT.username, ROOT.password)).status).toBe(200);
+    });
+
     it('needs the CSRF header on every call that changes something: 403 without it or with a wrong one', async () => {
       await admin.login();
       const token = await zatoLogIn(CAROL.username, CAROL.password);

@@ -161,6 +161,9 @@ describe('hostile HTTP, before any body is read', () => {
       ],
       ['POST', '/zato/json/zato.security.jwt.get-list%00', zatoJson(404, 'Unknown service: zato.security.jwt.get-list\0')],
       ['POST', '/zato/json/%2e%2e', zatoJson(404, 'Unknown service: ..')],
+      // A service's own path is a direct route, matched in any case as Express matches paths; its name is not.
+      ['POST', '/zato/json/ZATO.SECURITY.JWT.GET-LIST', zatoJson(404, 'Unknown service: ZATO.SECURITY.JWT.GET-LIST')],
+      ['POST', '/ZATO/JSON/Zato.security.jwt.log-out/', zatoJson(404, 'Unknown service: Zato.security.jwt.log-out')],
       ['POST', '/zato/json/%ff', appJson(400, 'Bad request')],
       ['POST', '/zato/soap/..', appJson(404, 'Not found')],
       ['POST', '/zato/soap%2F..%2Fsoap', appJson(404, 'Not found')],

@@ -28,7 +28,7 @@ import {
  * log-out and Crafter's logout and validate-session read no body; the token corpus covers them.)
  */
 
-type Refusal = 'MalformedJson' | 'EmptyBody' | 'BodyTooLarge' | 'UnsupportedEncoding' | 'MalformedXml';
+type Refusal = 'MalformedJson' | 'EmptyBody' | 'BodyTooLarge' | 'UnsupportedEncoding' | 'MalformedXml' | 'UnreadableBody';
 
 interface Route {
   id: string;
@@ -153,7 +153,7 @@ const ITEMS: Item[] = [
     name: 'a body that claims gzip and is not',
     body: Buffer.from('{"username": "ghost", "password": "x"}'),
     headers: { 'Content-Encoding': 'gzip' },
-    outcome: { refused: 'MalformedXml', message: 'The request body could not be read' },
+    outcome: { refused: 'UnreadableBody', message: 'The request body could not be read' },
   },
   {
     name: 'a content encoding nobody can undo',

@@ -30,7 +30,7 @@ import {
 
 type Outcome =
   /** Refused by the http layer before any operation: the same message at both doors. */
-  | { refused: 'ForbiddenMarkup' | 'MalformedXml' | 'NotSoap' | 'VersionMismatch' | 'UnsupportedEncoding' | 'BodyTooLarge' | 'EmptyBody'; message: string }
+  | { refused: 'ForbiddenMarkup' | 'MalformedXml' | 'NotSoap' | 'VersionMismatch' | 'UnsupportedEncoding' | 'BodyTooLarge' | 'EmptyBody' | 'UnreadableBody'; message: string }
   /** Parsed and dispatched to log-in, whose credentials are wrong: `username` is what the server must have read. */
   | { wrongCredentials: string }
   /** Parsed and dispatched to the token check with a token this server never issued. */
@@ -107,7 +107,7 @@ const GENERATED: Item[] = [
     name: 'a body that claims gzip and is not',
     body: Buffer.from(loginTemplate('ghost', 'x')),
     headers: { 'Content-Encoding': 'gzip' },
-    outcome: { refused: 'MalformedXml', message: 'The request body could not be read' },
+    outcome: { refused: 'UnreadableBody', message: 'The request body could not be read' },
   },
   {
     name: 'a content encoding nobody can undo',

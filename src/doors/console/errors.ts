@@ -47,6 +47,7 @@ const TABLE: Record<ErrorCode, Row> = {
   UnsupportedEncoding: as(415),
   ForbiddenMarkup: as(400),
   MalformedXml: as(400),
+  UnreadableBody: as(400),
   NotSoap: as(400),
   VersionMismatch: as(400),
   ActionMismatch: as(400),

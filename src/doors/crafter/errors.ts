@@ -52,6 +52,7 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   UnsupportedEncoding: reply(415, 'Unsupported Media Type'),
   ForbiddenMarkup: badRequest,
   MalformedXml: badRequest,
+  UnreadableBody: badRequest,
   NotSoap: badRequest,
   VersionMismatch: badRequest,
   ActionMismatch: badRequest,

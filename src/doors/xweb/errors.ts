@@ -57,6 +57,7 @@ const ERRORS: Record<ErrorCode, Row> = {
   UnsupportedEncoding: SYSTEM_400,
   ForbiddenMarkup: SYSTEM_400,
   MalformedXml: SYSTEM_400,
+  UnreadableBody: SYSTEM_400,
   NotSoap: SYSTEM_400,
   VersionMismatch: { kind: 'System', status: 400, faultcode: 'VersionMismatch' },
   ActionMismatch: SYSTEM_400,

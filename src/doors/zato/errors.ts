@@ -55,6 +55,7 @@ const TABLE: Record<ErrorCode, Row> = {
   UnsupportedEncoding: client(400),
   ForbiddenMarkup: client(400),
   MalformedXml: client(400),
+  UnreadableBody: client(400),
   NotSoap: client(400),
   VersionMismatch: { status: 400, fault: 'VersionMismatch' },
   ActionMismatch: client(400),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { readJsonObject } from '../../http/body';
@@ -21,24 +21,32 @@ const LOG_OUT = byName.get('zato.security.jwt.log-out')!;
  */
 export function zatoJson(config: DoorSettings['zato'], core: Core, door: string): DoorRoutes {
   const router = Router();
-  const input = (req: Request) => async (): Promise<FieldSource> => {
+  const input = (req: IncomingMessage) => async (): Promise<FieldSource> => {
     const body = await readJsonObject(req, config.jsonLimit);
     return (name) => (Object.hasOwn(body, name) ? body[name] : undefined);
   };
 
-  router.post('/zato/json/:service', async (req, res) => {
+  /** One call of `/zato/json/<name>`: the service of that name, or the unknown service's error. */
+  const serve = async (name: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ctx = requestContext(req, res, door);
     try {
-      const name = req.params.service as string;
       const service = byName.get(name);
       if (!service) throw new RequestError('UnknownOperation', `Unknown service: ${name.slice(0, 128)}`);
-      res.locals.operation = service.name;
-      const reply = await callService(service, core, { ctx, authorization: req.get('authorization'), input: input(req) });
+      exchangeOf(res).operation = service.name;
+      const reply = await callService(service, core, { ctx, authorization: req.headers.authorization, input: input(req) });
       replyJson(res, 200, responseBody(service, ctx.cid!, reply));
     } catch (err) {
       sendError(res, err);
     }
-  });
+  };
+  router.post('/zato/json/:service', (req, res) => serve(req.params.service as string, req, res));
+  // Each service's own path is also a direct route (the seeds' log-out first among them). The front matches a
+  // path in any case, as Express does, but a service name is matched exactly: another spelling is unknown.
+  const direct = SERVICES.map((service) => ({
+    path: `/zato/json/${service.name}`,
+    methods: ['POST'],
+    handle: (req: IncomingMessage, res: ServerResponse) => serve(lastSegment(req.url ?? ''), req, res),
+  }));
 
   router.post('/zato/jwt/log-in', async (req, res) => {
     const ctx = requestContext(req, res, door);
@@ -70,7 +78,14 @@ export function zatoJson(config: DoorSettings['zato'], core: Core, door: string)
     }
   };
 
-  return { router, direct: [{ path: '/zato/jwt/log-out', methods: ['POST'], handle: logOut }] };
+  return { router, direct: [{ path: '/zato/jwt/log-out', methods: ['POST'], handle: logOut }, ...direct] };
+}
+
+/** The last segment of a request's path (a trailing slash and the query left out), as Express's `:service` has it. */
+function lastSegment(url: string): string {
+  const query = url.indexOf('?');
+  const path = (query === -1 ? url : url.slice(0, query)).replace(/\/$/, '');
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** The token of `Authorization: Bearer <token>`, or of a bare `Authorization: <token>` (what log-in hands out). */

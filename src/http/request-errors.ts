@@ -19,6 +19,8 @@ export type RequestErrorCode =
   | 'MalformedJson'
   | 'MethodNotAllowed'
   | 'Unauthenticated'
+  /** A call that carries its token in a header (a Zato 3 style log-out) came without one. */
+  | 'MissingToken'
   | 'CsrfMismatch';
 
 export class RequestError extends Error {

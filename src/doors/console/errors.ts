@@ -55,6 +55,7 @@ const TABLE: Record<ErrorCode, Row> = {
   MalformedJson: as(400),
   MethodNotAllowed: as(405),
   Unauthenticated: as(401),
+  MissingToken: as(401),
   CsrfMismatch: as(403),
   // anything else: the cid lets an operator find the stack in the log
   Internal: { status: 500, message: (_err, cid) => `Internal server error (cid ${cid})` },

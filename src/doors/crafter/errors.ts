@@ -60,6 +60,7 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   MalformedJson: badRequest,
   MethodNotAllowed: reply(405, 'Method Not Allowed'),
   Unauthenticated: unauthorized,
+  MissingToken: unauthorized,
   CsrfMismatch: reply(403, 'Forbidden'),
   // anything else: the cid lets an operator find the stack in the log
   Internal: (_err, cid) => internal(`unexpected error, cid ${cid}`),

@@ -65,6 +65,7 @@ const ERRORS: Record<ErrorCode, Row> = {
   MalformedJson: SYSTEM_400,
   MethodNotAllowed: { kind: 'System', status: 405 },
   Unauthenticated: INVALID_TOKEN,
+  MissingToken: INVALID_TOKEN,
   CsrfMismatch: { kind: 'System', status: 403 },
   // Anything else: the cid to find the stack in the log by.
   Internal: { kind: 'System', status: 500, faultcode: 'Server' },

@@ -11,6 +11,8 @@ export interface ZatoError {
   headers: Record<string, string>;
   /** HTTP status of the SOAP fault: 500 as SOAP 1.1 and WS-I have it, except a body too large (413). */
   soapStatus: number;
+  /** Zato 3's bare JSON answer `{"result": message}` instead of the `zato_env` envelope. */
+  bare: boolean;
 }
 
 type ErrorCode = CoreErrorCode | RequestErrorCode | 'Internal';
@@ -21,6 +23,7 @@ interface Row {
   /** The message when it is not the error's own. */
   message?: (err: Error) => string;
   headers?: (err: Error) => Record<string, string>;
+  bare?: true;
 }
 
 const challenge = () => ({ 'WWW-Authenticate': `Basic realm="${REALM}"` });
@@ -63,6 +66,8 @@ const TABLE: Record<ErrorCode, Row> = {
   MalformedJson: client(400),
   MethodNotAllowed: client(405),
   Unauthenticated: client(401, { headers: challenge }),
+  // Zato 3's `/zato/jwt/log-out` without a token: its own words, bare.
+  MissingToken: client(400, { bare: true }),
   CsrfMismatch: client(403),
   // anything else: the stack goes to the log, the cid lets an operator find it
   Internal: { status: 500, fault: 'Server', message: () => 'Internal server error' },
@@ -83,5 +88,6 @@ export function zatoError(err: unknown): ZatoError {
     message: row.message ? row.message(error) : error.message,
     headers: row.headers ? row.headers(error) : {},
     soapStatus: row.status === 413 ? 413 : 500,
+    bare: row.bare === true,
   };
 }

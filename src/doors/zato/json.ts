@@ -65,12 +65,8 @@ export function zatoJson(config: DoorSettings['zato'], core: Core, door: string)
     const exchange = exchangeOf(res);
     exchange.operation = LOG_OUT.name;
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined) {
-      exchange.outcome = 'error';
-      replyJson(res, 400, { result: 'No JWT found' });
-      return;
-    }
     try {
+      if (token === undefined) throw new RequestError('MissingToken', 'No JWT found');
       await callService(LOG_OUT, core, { ctx, authorization: undefined, input: async () => (name) => (name === 'token' ? token : undefined) });
       replyJson(res, 200, {});
     } catch (err) {
@@ -105,5 +101,6 @@ function sendError(res: ServerResponse, err: unknown): void {
   const exchange = exchangeOf(res);
   exchange.error = err;
   exchange.outcome = 'error';
-  replyJson(res, error.status, { zato_env: { result: 'ZATO_ERROR', cid: exchange.cid, details: error.message } }, error.headers);
+  const body = error.bare ? { result: error.message } : { zato_env: { result: 'ZATO_ERROR', cid: exchange.cid, details: error.message } };
+  replyJson(res, error.status, body, error.headers);
 }

@@ -1,6 +1,7 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Request } from 'express';
 import { parse, serialize, type SerializeOptions } from 'cookie';
+import { sameSecret } from '../../http/credentials';
 import { Forbidden, InvalidToken, TokenExpired, type Account, type Core, type LiveSession, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
 
@@ -47,8 +48,7 @@ export function csrfTokenOf(sessionToken: string): string {
 
 /** Compared through digests, so the time taken says nothing about where the values differ, or their lengths. */
 export function requireCsrf(sessionToken: string, header: string | undefined): void {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  if (!header || !timingSafeEqual(digest(csrfTokenOf(sessionToken)), digest(header))) {
+  if (!header || !sameSecret(csrfTokenOf(sessionToken), header)) {
     throw new RequestError('CsrfMismatch', `The ${CSRF_HEADER} header is missing or wrong`);
   }
 }

@@ -1,4 +1,5 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sameSecret } from '../../http/credentials';
 import { RequestError } from '../../http/request-errors';
 
 export const XSRF_HEADER = 'X-XSRF-TOKEN';
@@ -15,11 +16,7 @@ export function newXsrfValue(): string {
  * nor about their lengths.
  */
 export function requireXsrfPair(cookie: string | undefined, header: string | undefined): void {
-  if (!cookie || !header || !timingSafeEqual(digest(cookie), digest(header))) {
+  if (!cookie || !header || !sameSecret(cookie, header)) {
     throw new RequestError('CsrfMismatch', 'The XSRF-TOKEN cookie and the X-XSRF-TOKEN header must match');
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { BadInput } from '../../core';
 import { readJsonObject } from '../../http/body';
+import { basicCredentials } from '../../http/credentials';
 import { requestContext } from '../../http/context';
 import { RequestError } from '../../http/request-errors';
 import { describeError } from './errors';
@@ -65,17 +66,12 @@ function pick(op: XwebOperation, source: Record<string, unknown>, what: string):
   return params;
 }
 
-/** `Authorization: Bearer <token>` or `Basic <base64 user:password>`; anything else is no credential at all. */
+/** `Authorization: Bearer <token>` or HTTP Basic; anything else (a malformed Basic too) is no credential at all. */
 function callerOf(req: Request): Caller {
-  const [scheme, credentials = ''] = (req.get('authorization') ?? '').trim().split(/\s+/, 2);
-  if (/^basic$/i.test(scheme ?? '')) {
-    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    // Without a colon there is no password: the core refuses the empty one like a wrong one.
-    return colon < 0
-      ? { scheme: 'basic', username: decoded, password: '' }
-      : { scheme: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-  }
+  const header = req.get('authorization');
+  const basic = basicCredentials(header);
+  if (basic) return { scheme: 'basic', ...basic };
+  const [scheme, credentials = ''] = (header ?? '').trim().split(/\s+/, 2);
   if (/^bearer$/i.test(scheme ?? '') && credentials !== '') return { scheme: 'token', token: credentials };
   return { scheme: 'token', token: undefined };
 }

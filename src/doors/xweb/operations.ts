@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { BadInput, InvalidToken, TokenExpired, type RequestContext } from '../../core';
+import { sameSecret } from '../../http/credentials';
 import { admitCaller, handBack, integratorLogin, type Caller, type XwebDeps } from './integrator';
 
 /** The door's name in audit rows, session records and request logs. */
@@ -144,6 +144,5 @@ export async function perform(deps: XwebDeps, op: XwebOperation, params: Params,
 /** keyOverride is off unless configured, and then honoured only for the exact secret (compared in constant time). */
 function keyOverrideHonoured(given: string | undefined, configured: string | undefined): boolean {
   if (configured === undefined || given === undefined) return false;
-  const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(configured));
+  return sameSecret(given, configured);
 }

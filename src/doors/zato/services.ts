@@ -1,4 +1,5 @@
 import { BadInput, Forbidden, InvalidCredentials, InvalidToken, NotFound, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
+import { basicCredentials } from '../../http/credentials';
 import { RequestError } from '../../http/request-errors';
 
 /** A field value on the wire: JSON gives any of these, XML text only. */
@@ -212,11 +213,4 @@ async function adminByToken(core: Core, token: string): Promise<Account> {
   return live.account;
 }
 
-function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
-  const encoded = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(header ?? '')?.[1];
-  if (!encoded) return undefined;
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
+

@@ -3,15 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Config } from './config';
 import type { Core } from './core';
-import { systemClock, type Clock } from './core/clock';
-import { buildDoors } from './doors';
-import { createApp } from './http/app';
-import { createFront } from './http/front';
-import { createMetrics, listenMetrics } from './http/metrics';
+import { gatewayOf, type GatewayOptions } from './gateway';
+import { listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
-import { initialPasswordPath } from './initial-password-file';
-import { openCore } from './open-core';
 import { lowerThreadPoolPriority } from './thread-pool';
+
+/** The package's main module: `createGateway` to mount dualgate in an Express app, `startServer` to serve it. */
+export { createGateway, type Gateway, type GatewayOptions } from './gateway';
 
 /** The port could not be had; the message is the one line the CLI prints. */
 export class ListenError extends Error {
@@ -40,15 +38,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export interface StartOptions {
-  clock?: Clock;
-  log?: Logger;
-  /**
-   * Told the password of the `admin` account created on an empty database, and the file that holds it (the
-   * CLI prints it when its output is a terminal).
-   */
-  onAdminCreated?: (password: string, file: string) => void;
-}
+export type StartOptions = GatewayOptions;
 
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -56,27 +46,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const lowered = await lowerThreadPoolPriority();
   const log = options.log ?? createLogger(config.logLevel);
   if (lowered > 0) log.debug({ threads: lowered }, 'thread pool runs below the event loop');
-  const core = await openCore(config, options.clock ?? systemClock, true);
-  const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
-  if (adminPassword !== undefined) {
-    const file = initialPasswordPath(config.dbPath);
-    log.info({ file }, `created the account "admin"; its password is in ${file}`);
-    options.onAdminCreated?.(adminPassword, file);
-  }
-
-  const metrics = config.metrics ? createMetrics(core) : undefined;
-  const doors = buildDoors(config, core);
-  const app = createApp({
-    core,
-    doors: doors.routers,
-    trustProxy: config.trustProxy,
-    metrics,
-    metricsRoute: config.metricsPort === undefined,
-  });
+  const gateway = await gatewayOf(config, { ...options, log });
+  const { core, metrics } = gateway;
   // Slow clients: headers and the whole request must arrive in time, idle keep-alive sockets close. Node checks
   // the first two every `connectionsCheckingInterval` (30 s by default); at most 1 s here, so a late socket
   // is closed soon after its deadline rather than up to 30 s later.
-  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, createFront({ app, routes: doors.direct, log, metrics }));
+  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, gateway.listener);
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = config.requestTimeoutMs;
   http.keepAliveTimeout = config.keepAliveTimeoutMs;
@@ -101,7 +76,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       });
     });
   } catch (err) {
-    await core.close();
+    await gateway.close();
     throw new ListenError(config.host, config.port, err as NodeJS.ErrnoException);
   }
   const { port } = http.address() as AddressInfo;
@@ -116,33 +91,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metricsUrl = metricsServer && `http://${hostPart(config.metricsHost)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   if (metricsUrl) log.info({ metricsUrl }, `dualgate metrics on ${metricsUrl}`);
 
-  // The purge deletes in batches and yields between them. A run still going when the next is due is left
-  // to finish; a stop ends it at the next batch.
-  const stopPurge = new AbortController();
-  let purging: Promise<void> | undefined;
-  const purge =
-    config.purgeIntervalSeconds > 0
-      ? setInterval(() => {
-          if (purging) return;
-          const started = Date.now();
-          purging = core.sessions
-            .purge(undefined, stopPurge.signal)
-            .then(
-              (deleted) => {
-                if (deleted > 0) log.info({ deleted, durationMs: Date.now() - started }, 'purged ended sessions');
-              },
-              (err: unknown) => log.warn({ err }, 'session purge failed'),
-            )
-            .finally(() => (purging = undefined));
-        }, config.purgeIntervalSeconds * 1000).unref()
-      : undefined;
-
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.stopGraceSeconds * 1000): Promise<void> =>
     (closing ??= (async () => {
       stopping = true;
-      if (purge) clearInterval(purge);
-      stopPurge.abort();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       await Promise.all([
         new Promise<void>((resolve) => {
@@ -162,8 +114,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             metricsServer.closeAllConnections();
           }),
       ]);
-      await purging;
-      await core.close();
+      await gateway.close();
       log.info('dualgate stopped');
       log.flush();
     })());

@@ -10,6 +10,11 @@ export interface Exchange {
   clientIp: string | null;
   /** How the client reached us: `https` directly over TLS, or as a trusted proxy says. */
   protocol: 'http' | 'https';
+  /**
+   * Where dualgate is mounted in another Express app (`parent.use('/auth', app)`: `/auth`), or '' at the root.
+   * Every address and cookie path dualgate hands out starts with it.
+   */
+  mountPath: string;
   door?: string;
   operation?: string;
   outcome?: 'ok' | 'error';

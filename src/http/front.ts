@@ -63,7 +63,13 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
 
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, trust) };
+    const exchange: Exchange = {
+      cid: newCid(),
+      clientIp: proxyAddr(req, trust) ?? null,
+      protocol: protocolOf(req, trust),
+      // Mounted in another Express app, that app has taken the mount path off `req.url` and left it here.
+      mountPath: (req as IncomingMessage & { baseUrl?: string }).baseUrl ?? '',
+    };
     (res as ServerResponse & { locals: Exchange }).locals = exchange;
     res.setHeader('X-Zato-CID', exchange.cid);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { DoorSettings } from '../../config';
+import type { CookieScope } from '../../http/client';
 import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type AddressLock, type Core, type LiveSession, type RequestContext } from '../../core';
 import { LOCKED_FOR_GOOD } from '../../core/accounts';
 import { readJsonObject } from '../../http/body';
@@ -30,7 +31,8 @@ export interface ConsoleCall {
   token: string | undefined;
   /** Set for admin operations: the admin behind the session. */
   operator: Operator | undefined;
-  secure: boolean;
+  /** `Secure` for the cookie when the request came over HTTPS, and the mount path its `Path` starts with. */
+  scope: CookieScope;
 }
 
 export interface ConsoleAnswer {
@@ -191,7 +193,7 @@ export function consoleOperations(core: Core, config: DoorSettings['console']): 
         await endConsoleSession(call.token, call.ctx, undefined, false);
         return {
           body: operatorView({ account: issued.account, sessionId: issued.session.id, token: issued.token }),
-          setCookies: [sessionCookieLine(issued.token, call.secure)],
+          setCookies: [sessionCookieLine(issued.token, call.scope)],
         };
       },
     },
@@ -202,7 +204,7 @@ export function consoleOperations(core: Core, config: DoorSettings['console']): 
       access: 'public',
       async run(call) {
         await endConsoleSession(call.token, call.ctx, call.req.get(CSRF_HEADER), true);
-        return { body: {}, setCookies: [expiredCookieLine(call.secure)] };
+        return { body: {}, setCookies: [expiredCookieLine(call.scope)] };
       },
     },
     {

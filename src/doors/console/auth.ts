@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Request } from 'express';
 import { parse, serialize, type SerializeOptions } from 'cookie';
+import type { CookieScope } from '../../http/client';
 import { sameSecret } from '../../http/credentials';
 import { Forbidden, InvalidToken, TokenExpired, type Account, type Core, type LiveSession, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
@@ -24,16 +25,16 @@ export function sessionCookie(req: Request): string | undefined {
  * The session cookie: out of reach of page scripts, never sent with a request another site starts, and only
  * under /console; `Secure` when the request came over HTTPS (directly or through a trusted proxy).
  */
-export function sessionCookieLine(token: string, secure: boolean): string {
-  return serialize(SESSION_COOKIE, token, cookieOptions(secure));
+export function sessionCookieLine(token: string, scope: CookieScope): string {
+  return serialize(SESSION_COOKIE, token, cookieOptions(scope));
 }
 
-export function expiredCookieLine(secure: boolean): string {
-  return serialize(SESSION_COOKIE, '', { ...cookieOptions(secure), maxAge: 0 });
+export function expiredCookieLine(scope: CookieScope): string {
+  return serialize(SESSION_COOKIE, '', { ...cookieOptions(scope), maxAge: 0 });
 }
 
-function cookieOptions(secure: boolean): SerializeOptions {
-  return { path: CONSOLE_PATH, httpOnly: true, sameSite: 'strict', secure };
+function cookieOptions({ secure, mountPath }: CookieScope): SerializeOptions {
+  return { path: mountPath + CONSOLE_PATH, httpOnly: true, sameSite: 'strict', secure };
 }
 
 /**

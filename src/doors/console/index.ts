@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { DoorSettings } from '../../config';
 import { Forbidden, type Core } from '../../core';
+import { cookieScopeOf } from '../../http/client';
 import { requestContext } from '../../http/context';
 import { RequestError } from '../../http/request-errors';
 import { consoleOperations, type ConsoleOperation } from './api';
@@ -97,12 +98,12 @@ async function answer(core: Core, operation: ConsoleOperation, req: Request, res
       } catch (err) {
         // A cookie that no longer opens the console is dropped, so the browser stops sending it.
         const refused = err instanceof Forbidden || (err instanceof RequestError && err.code === 'Unauthenticated');
-        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(req.secure));
+        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(cookieScopeOf(res)));
         throw err;
       }
       if (operation.method !== 'GET') requireCsrf(operator.token, req.get(CSRF_HEADER));
     }
-    const result = await operation.run({ req, res, ctx: operator?.ctx ?? base, token, operator, secure: req.secure });
+    const result = await operation.run({ req, res, ctx: operator?.ctx ?? base, token, operator, scope: cookieScopeOf(res) });
     for (const line of result.setCookies ?? []) res.append('Set-Cookie', line);
     res.status(result.status ?? 200).json(result.body);
   } catch (err) {

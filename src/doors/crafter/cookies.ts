@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
+import type { CookieScope } from '../../http/client';
 
 export const SESSION_COOKIE = 'JSESSIONID';
 export const XSRF_COOKIE = 'XSRF-TOKEN';
@@ -26,28 +27,28 @@ export class CookieWriter {
   constructor(private readonly path: string) {}
 
   /** The session: out of reach of page scripts, and not sent on cross-site subrequests. */
-  session(token: string, secure: boolean): string {
-    return serialize(SESSION_COOKIE, token, this.sessionOptions(secure));
+  session(token: string, scope: CookieScope): string {
+    return serialize(SESSION_COOKIE, token, this.sessionOptions(scope));
   }
 
   /** The XSRF value: readable by the page's scripts, which echo it in `X-XSRF-TOKEN`. */
-  xsrf(value: string, secure: boolean): string {
-    return serialize(XSRF_COOKIE, value, this.xsrfOptions(secure));
+  xsrf(value: string, scope: CookieScope): string {
+    return serialize(XSRF_COOKIE, value, this.xsrfOptions(scope));
   }
 
   /** Both cookies expired at once (logout), with the attributes they were set with. */
-  expireAll(secure: boolean): string[] {
+  expireAll(scope: CookieScope): string[] {
     return [
-      serialize(SESSION_COOKIE, '', { ...this.sessionOptions(secure), maxAge: 0 }),
-      serialize(XSRF_COOKIE, '', { ...this.xsrfOptions(secure), maxAge: 0 }),
+      serialize(SESSION_COOKIE, '', { ...this.sessionOptions(scope), maxAge: 0 }),
+      serialize(XSRF_COOKIE, '', { ...this.xsrfOptions(scope), maxAge: 0 }),
     ];
   }
 
-  private sessionOptions(secure: boolean): SerializeOptions {
-    return { path: this.path, httpOnly: true, secure, sameSite: 'lax' };
+  private sessionOptions({ secure, mountPath }: CookieScope): SerializeOptions {
+    return { path: mountPath + this.path, httpOnly: true, secure, sameSite: 'lax' };
   }
 
-  private xsrfOptions(secure: boolean): SerializeOptions {
-    return { path: this.path, secure };
+  private xsrfOptions({ secure, mountPath }: CookieScope): SerializeOptions {
+    return { path: mountPath + this.path, secure };
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import type { DoorSettings } from '../../config';
 import type { Core, RequestContext } from '../../core';
+import { cookieScopeOf } from '../../http/client';
 import { requestContext } from '../../http/context';
 import { exchangeOf } from '../../http/exchange';
 import type { DoorRoutes } from '../../http/front';
@@ -46,7 +47,7 @@ async function answer(operation: StudioOperation, cookies: CookieWriter, req: In
   const exchange = exchangeOf(res);
   exchange.operation = operation.name;
   const ctx = begin(req, res);
-  const secure = exchange.protocol === 'https';
+  const scope = cookieScopeOf(res);
   try {
     if (req.method !== operation.method && !(operation.method === 'GET' && req.method === 'HEAD')) {
       res.setHeader('Allow', operation.method === 'GET' ? 'GET, HEAD' : operation.method);
@@ -54,9 +55,9 @@ async function answer(operation: StudioOperation, cookies: CookieWriter, req: In
     }
     const sent = readCookies(req);
     // Set at once, so that an error answer below still hands the browser its XSRF cookie.
-    if (operation.issuesXsrf && sent.xsrf === undefined) addCookies(res, [cookies.xsrf(newXsrfValue(), secure)]);
+    if (operation.issuesXsrf && sent.xsrf === undefined) addCookies(res, [cookies.xsrf(newXsrfValue(), scope)]);
     if (operation.csrf) requireXsrfPair(sent.xsrf, req.headers[XSRF_HEADER_NAME] as string | undefined);
-    const { body, setCookies = [] } = await operation.run({ req, res, ctx, cookies: sent, secure });
+    const { body, setCookies = [] } = await operation.run({ req, res, ctx, cookies: sent, scope });
     addCookies(res, setCookies);
     replyJson(res, 200, body);
   } catch (err) {

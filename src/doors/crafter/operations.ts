@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DoorSettings } from '../../config';
+import type { CookieScope } from '../../http/client';
 import { InvalidToken, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
 import { readJsonObject } from '../../http/body';
 import type { CookieWriter, RequestCookies } from './cookies';
@@ -10,8 +11,8 @@ export interface StudioCall {
   res: ServerResponse;
   ctx: RequestContext;
   cookies: RequestCookies;
-  /** The request came over HTTPS (directly, or through a trusted proxy): cookies get `Secure`. */
-  secure: boolean;
+  /** `Secure` when the request came over HTTPS (directly, or through a trusted proxy), and the mount path. */
+  scope: CookieScope;
 }
 
 /** A successful answer: always 200, a JSON body, and any cookies to set. */
@@ -63,12 +64,12 @@ export function studioOperations(core: Core, config: DoorSettings['crafter'], co
       method: 'POST',
       csrf: true,
       issuesXsrf: true,
-      async run({ req, ctx, cookies: sent, secure }) {
+      async run({ req, ctx, cookies: sent, scope }) {
         const body = await readJsonObject(req, config.jsonLimit);
         const issued = await sessions.login(body.username, body.password, { kind: 'cookie' }, ctx);
         // The new session replaces the one this browser had, which would otherwise live on unseen.
         await endSession(sent.session, ctx);
-        return { body: studioUser(issued.account), setCookies: [cookies.session(issued.token, secure)] };
+        return { body: studioUser(issued.account), setCookies: [cookies.session(issued.token, scope)] };
       },
     },
     {
@@ -77,9 +78,9 @@ export function studioOperations(core: Core, config: DoorSettings['crafter'], co
       method: 'POST',
       csrf: false,
       issuesXsrf: false,
-      async run({ ctx, cookies: sent, secure }) {
+      async run({ ctx, cookies: sent, scope }) {
         await endSession(sent.session, ctx);
-        return { body: { message: 'OK' }, setCookies: cookies.expireAll(secure) };
+        return { body: { message: 'OK' }, setCookies: cookies.expireAll(scope) };
       },
     },
     {

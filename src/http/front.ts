@@ -7,19 +7,9 @@ import { exchangeOf, type Exchange } from './exchange';
 import type { Metrics } from './metrics';
 import { replyJson, setHeaders } from './reply';
 import { isClientFault } from './request-errors';
+import { RouteTable, type DirectRoute } from './routes';
 
-/**
- * A route answered straight from node:http, ahead of Express: the hot paths (log-out, validate, the SOAP
- * endpoints), where Express's per-request work cost several times what the answer itself does.
- */
-export interface DirectRoute {
-  /** Matched as Express matches a route path: in any case, with or without one trailing slash. */
-  path: string;
-  /** The methods it answers; any other goes on to Express (a `GET ?wsdl` on a SOAP endpoint, say). Absent: all. */
-  methods?: readonly string[];
-  /** Sends the answer, its errors included; a rejection gets the last-resort 500. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-}
+export type { DirectRoute } from './routes';
 
 /** `route` with `headers` on every answer (a door's Cache-Control, say). */
 export function withHeaders(route: DirectRoute, headers: OutgoingHttpHeaders): DirectRoute {
@@ -55,7 +45,7 @@ type TrustFn = (address: string, hop: number) => boolean;
  */
 export function createFront({ app, routes, log, metrics }: FrontOptions): RequestListener {
   const trust = app.get('trust proxy fn') as TrustFn;
-  const byPath = new Map(routes.map((route) => [routeKey(route.path), route]));
+  const table = new RouteTable(routes);
   // The request line is built from a fixed list of fields, none of them a secret, so it skips the logger's
   // redaction, which costs far more than the line itself. A line that carries an error object goes through
   // `log` and is redacted.
@@ -96,8 +86,8 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
       else requestLog.info(line, 'request');
     });
 
-    const route = byPath.get(routeKey(path));
-    if (route !== undefined && (route.methods === undefined || route.methods.includes(req.method ?? ''))) {
+    const route = table.find(req.method, path);
+    if (route !== undefined) {
       route.handle(req, res).catch((err: unknown) => answerUncaught(res, err));
     } else {
       app(req, res);
@@ -122,11 +112,6 @@ export function answerUncaught(res: ServerResponse, err: unknown): void {
     return;
   }
   replyJson(res, 500, { error: 'Internal server error', cid: exchange.cid });
-}
-
-function routeKey(path: string): string {
-  const lower = path.toLowerCase();
-  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }
 
 /** As Express's `req.protocol`: the connection's, or a trusted proxy's first X-Forwarded-Proto. */

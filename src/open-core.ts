@@ -1,7 +1,7 @@
 import type { Config } from './config';
 import { createCore, type Core } from './core';
 import { systemClock, type Clock } from './core/clock';
-import { openSqliteStore } from './store/sqlite';
+import { openStore } from './store/open';
 
 /** How often a server checkpoints the write-ahead log, off the event loop (src/store/checkpointer.ts). */
 const SERVER_CHECKPOINT_MS = 100;
@@ -10,9 +10,8 @@ const SERVER_CHECKPOINT_MS = 100;
  * The configured store and the core over it: what `serve` and every CLI command start from. A server
  * (`serving`) checkpoints from a thread of its own; a CLI command leaves it to SQLite.
  */
-export function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
-  const store = openSqliteStore({
-    path: config.dbPath,
+export async function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
+  const store = await openStore(config.store, {
     synchronous: config.synchronous,
     busyTimeoutMs: config.busyTimeoutMs,
     checkpointEveryMs: serving ? SERVER_CHECKPOINT_MS : undefined,
@@ -30,5 +29,8 @@ export function openCore(config: Config, clock: Clock = systemClock, serving = f
       loginRatePerMinute: config.loginRatePerMinute,
     },
     clock,
-  );
+  ).catch(async (err: unknown) => {
+    await store.close().catch(() => undefined);
+    throw err;
+  });
 }

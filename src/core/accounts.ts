@@ -144,9 +144,11 @@ export class Accounts {
   async remove(id: number, ctx: RequestContext): Promise<void> {
     const account = await this.require(id);
     const now = this.clock.now();
-    await this.store.revokeAccountSessions(id, now, 'account deleted');
-    await this.store.deleteAccount(id);
-    await this.audit.record(ctx, { event: 'account-delete', outcome: 'ok', username: account.username });
+    await this.store.atomically([
+      { write: 'revokeAccountSessions', accountId: id, at: now, reason: 'account deleted' },
+      { write: 'deleteAccount', id },
+      { write: 'appendAudit', row: this.audit.row(ctx, { event: 'account-delete', outcome: 'ok', username: account.username }) },
+    ]);
   }
 
   async lock(id: number, until: number, ctx: RequestContext): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
-import type { AuditCount, Store, StoredAuditRow } from '../store/types';
+import type { AuditCount, AuditRow, Store, StoredAuditRow } from '../store/types';
 
 export type AuditEvent =
   | 'login'
@@ -39,9 +39,14 @@ export class AuditLog {
   }
 
   record(ctx: RequestContext, entry: AuditEntry): Promise<void> {
+    return this.store.appendAudit(this.row(ctx, entry));
+  }
+
+  /** The row `record` would append, for a unit of work that writes it with other changes (listeners told now). */
+  row(ctx: RequestContext, entry: AuditEntry): AuditRow {
     for (const listener of this.listeners) listener(entry);
     const detail = ctx.actor ? [entry.detail, `by ${ctx.actor}`].filter(Boolean).join(' ') : entry.detail;
-    return this.store.appendAudit({
+    return {
       at: this.clock.now(),
       cid: ctx.cid,
       event: entry.event,
@@ -51,7 +56,7 @@ export class AuditLog {
       clientIp: ctx.clientIp ?? null,
       outcome: entry.outcome,
       detail: detail ?? null,
-    });
+    };
   }
 
   recent(limit: number): Promise<StoredAuditRow[]> {

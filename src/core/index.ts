@@ -8,6 +8,7 @@ import { Sessions, type SessionSettings } from './sessions';
 import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
 import { guardStore } from './guarded-store';
+import { StoreUnavailable } from './errors';
 
 export interface CoreSettings extends SessionSettings {
   bcryptCost: number;
@@ -48,7 +49,7 @@ export async function createCore(rawStore: Store, settings: CoreSettings, clock:
     audit,
     clock,
     ping: () => store.ping(),
-    backup: (path) => store.backup(path),
+    backup: (path) => (rawStore.backup ? store.backup!(path) : Promise.reject(new StoreUnavailable('this store has no backup of its own: use its own tools'))),
     close: () => store.close(),
   };
 }

@@ -1,0 +1,551 @@
+import { Pool, types as pgTypes, type PoolClient, type QueryResult } from 'pg';
+import { StoreFault, UniqueViolation } from './errors';
+import { postgresMigrations } from './postgres-migrations';
+import type {
+  AccountChanges,
+  AccountRow,
+  AuditCount,
+  AuditRow,
+  FailureCount,
+  NewAccount,
+  RevokedByToken,
+  Role,
+  SessionFilter,
+  SessionRow,
+  Store,
+  StoredAuditRow,
+  StoreWrite,
+  TokenKind,
+  TokenRow,
+} from './types';
+
+export interface PostgresOptions {
+  /** A libpq-style URL; it may hold the password, so it is never shown: `where` is. */
+  url: string;
+  /** host:port/database, for messages. */
+  where: string;
+  /** Connections in the pool. */
+  pool: number;
+  /**
+   * How long a call may wait for a connection, and then for its answer, before it fails (DUALGATE_BUSY_TIMEOUT_MS;
+   * 0: no limit). A request never hangs on a database that has gone away.
+   */
+  timeoutMs: number;
+}
+
+/** Serialises schema migrations among every node that starts at once: the key of dualgate's advisory lock ("dualgate" in ASCII). */
+const MIGRATION_LOCK = 0x6475_616c_6761_7465n;
+
+/** How much longer than the lock wait a call waits for a server that says nothing. */
+const SILENCE_MARGIN_MS = 100;
+
+/** `bigint` (epoch milliseconds, ids, counts) read as a JavaScript number: every value dualgate writes fits in 2^53. */
+const INT8_OID = 20;
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
+};
+
+/** Connects, then brings the schema up to date under the migration lock; one line naming host and database on failure. */
+export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
+  // A lock held elsewhere is waited for up to the timeout, then fails as "database is locked" (SQLite's busy
+  // timeout); a server that does not answer at all fails a little after it ("database timed out").
+  const lockWaitMs = Math.max(1, options.timeoutMs);
+  const pool = new Pool({
+    connectionString: options.url,
+    max: options.pool,
+    connectionTimeoutMillis: lockWaitMs + SILENCE_MARGIN_MS,
+    query_timeout: lockWaitMs + SILENCE_MARGIN_MS,
+    options: `-c lock_timeout=${lockWaitMs}`,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'dualgate',
+    types: typeParsers,
+  });
+  // An idle connection that breaks (the server restarted) is dropped by the pool; the next call opens another.
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new StoreFault(`cannot open the PostgreSQL database ${options.where}: ${reasonOf(err, true)}`, { cause: err });
+  }
+  return new PostgresStore(pool);
+}
+
+async function migrate(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  let broken: unknown;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+    try {
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS dualgate_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const applied = Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM dualgate_schema')).rows[0].v);
+      if (applied > postgresMigrations.length) {
+        throw new StoreFault(`the database schema (version ${applied}) is newer than this dualgate (version ${postgresMigrations.length})`);
+      }
+      for (let version = applied; version < postgresMigrations.length; version++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(postgresMigrations[version]!);
+          await client.query('INSERT INTO dualgate_schema (version) VALUES ($1)', [version + 1]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch((err: unknown) => (broken = err));
+    }
+  } catch (err) {
+    broken = err;
+    throw err;
+  } finally {
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+/** What went wrong, in the few words an operator or a 500 body may show (never the URL or its password). */
+function reasonOf(err: unknown, detailed = false): string {
+  if (err instanceof StoreFault) return err.reason;
+  const e = err as { code?: unknown; message?: unknown; severity?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOENT'].includes(code)) return `database is unreachable (${code})`;
+  if (['ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) || /Connection terminated|connection.*(ended|closed)/i.test(message)) {
+    return 'database connection lost';
+  }
+  if (code === '55P03' || code === '40P01') return 'database is locked';
+  if (/timeout/i.test(message) || code === '57014') return 'database timed out';
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')) return 'database is unavailable (shutting down or starting)';
+  if (code === '25006') return 'database is read-only';
+  if (code === '53100') return 'disk is full';
+  if (code.startsWith('53')) return 'database is out of resources';
+  // At start, the server's own words help most ("password authentication failed for user …", "database … does
+  // not exist"); they never hold the password.
+  if (detailed && typeof e.severity === 'string' && message) return message;
+  if (code.startsWith('28')) return 'database refused the credentials';
+  return 'database error';
+}
+
+/** The column a unique constraint named `<table>_<column>_key` (or `<table>_pkey`) guards. */
+function uniqueColumn(constraint: unknown): string {
+  if (typeof constraint !== 'string') return 'value';
+  if (constraint.endsWith('_pkey')) return 'id';
+  return /^[a-z]+_(\w+)_key$/.exec(constraint)?.[1] ?? 'value';
+}
+
+function translate(err: unknown): Error {
+  if (err instanceof StoreFault || err instanceof UniqueViolation) return err;
+  if ((err as { code?: unknown }).code === '23505') return new UniqueViolation(uniqueColumn((err as { constraint?: unknown }).constraint));
+  return new StoreFault(reasonOf(err), { cause: err });
+}
+
+/** A statement prepared once per connection under its name, with its values. */
+interface Statement {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+type Columns = readonly unknown[];
+
+const ACCOUNT_FIELDS = [
+  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
+  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
+] as const;
+const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
+
+/** An account from `ACCOUNT_FIELDS`, starting at column `at` (rows come as arrays, as SQLite's do). */
+const accountAt = (c: Columns, at: number): AccountRow => ({
+  id: c[at] as number,
+  username: c[at + 1] as string,
+  name: c[at + 2] as string,
+  passwordHash: c[at + 3] as string,
+  role: c[at + 4] as Role,
+  isActive: c[at + 5] as boolean,
+  firstName: c[at + 6] as string,
+  lastName: c[at + 7] as string,
+  email: c[at + 8] as string,
+  customerKey: c[at + 9] as string,
+  ttl: c[at + 10] as number | null,
+  failedLogins: c[at + 11] as number,
+  lockedUntil: c[at + 12] as number | null,
+  createdAt: c[at + 13] as number,
+  updatedAt: c[at + 14] as number,
+});
+
+const SESSION_FIELDS = [
+  'id', 'account_id', 'username', 'door', 'created_at', 'last_seen_at', 'idle_ttl', 'idle_expires_at',
+  'absolute_expires_at', 'revoked_at', 'revoke_reason', 'client_ip', 'user_agent',
+] as const;
+const SESSION_COLUMNS = SESSION_FIELDS.map((column) => `s.${column}`).join(', ');
+
+const sessionAt = (c: Columns, at: number): SessionRow => ({
+  id: c[at] as string,
+  accountId: c[at + 1] as number | null,
+  username: c[at + 2] as string,
+  door: c[at + 3] as string,
+  createdAt: c[at + 4] as number,
+  lastSeenAt: c[at + 5] as number,
+  idleTtl: c[at + 6] as number,
+  idleExpiresAt: c[at + 7] as number,
+  absoluteExpiresAt: c[at + 8] as number,
+  revokedAt: c[at + 9] as number | null,
+  revokeReason: c[at + 10] as string | null,
+  clientIp: c[at + 11] as string | null,
+  userAgent: c[at + 12] as string | null,
+});
+
+const TOKEN_SESSION_AT = 3;
+const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
+
+const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
+  username: 'username',
+  name: 'name',
+  passwordHash: 'password_hash',
+  role: 'role',
+  isActive: 'is_active',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  email: 'email',
+  ttl: 'ttl',
+};
+
+/** Every statement's text, by the name it is prepared under. */
+const SQL = {
+  insertAccount: `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
+      customer_key, ttl, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+    RETURNING ${ACCOUNT_FIELDS.join(', ')}`,
+  accountById: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1`,
+  accountByUsername: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = $1`,
+  accountByName: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.name = $1`,
+  allAccounts: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id`,
+  matchingAccounts: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a
+    WHERE strpos(a.name, $1) > 0 OR strpos(a.username, $1) > 0 ORDER BY a.id`,
+  countAccounts: 'SELECT count(*) FROM accounts',
+  deleteAccount: 'DELETE FROM accounts WHERE id = $1',
+  recordFailure: `UPDATE accounts SET
+      failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
+      locked_until = CASE
+        WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN CASE WHEN 1 >= $3 THEN $4::bigint END
+        WHEN failed_logins + 1 >= $3 THEN $4::bigint
+        ELSE locked_until END,
+      updated_at = $2
+    WHERE id = $1
+    RETURNING failed_logins, locked_until`,
+  clearFailures: 'UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2',
+  setLock: 'UPDATE accounts SET locked_until = $1, failed_logins = 0, updated_at = $2 WHERE id = $3',
+  // The session and its first token in one statement: one round trip, and atomic.
+  createSession: `WITH s AS (
+      INSERT INTO sessions (id, account_id, username, door, created_at, last_seen_at, idle_ttl, idle_expires_at,
+        absolute_expires_at, client_ip, user_agent)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
+    INSERT INTO tokens (hash, session_id, kind, created_at) SELECT $12, s.id, $13, $14 FROM s`,
+  tokenWithAccount: `SELECT t.kind, t.created_at, t.retired_at, ${SESSION_COLUMNS}, ${ACCOUNT_COLUMNS}
+    FROM tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN accounts a ON a.id = s.account_id
+    WHERE t.hash = $1`,
+  // A log-out in one statement: revoke the token's session unless it has ended, and say whose it was either way.
+  revokeByToken: `WITH target AS (SELECT session_id FROM tokens WHERE hash = $3),
+    ended AS (
+      UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+      WHERE id = (SELECT session_id FROM target) AND revoked_at IS NULL RETURNING id)
+    SELECT s.id, s.username, EXISTS (SELECT 1 FROM ended) FROM sessions s WHERE s.id = (SELECT session_id FROM target)`,
+  touchSession: 'UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3',
+  // idle_expires_at left out of SET: an update that changes no indexed column can stay a heap-only update.
+  touchLastSeen: 'UPDATE sessions SET last_seen_at = $1 WHERE id = $2',
+  // A rotation in one statement: touch the live session, retire the old token and add the new one, or nothing.
+  rotateToken: `WITH live AS (
+      UPDATE sessions SET last_seen_at = $4, idle_expires_at = $5 WHERE id = $3 AND revoked_at IS NULL RETURNING id),
+    retired AS (
+      UPDATE tokens SET retired_at = least(coalesce(retired_at, $6), $6)
+      WHERE hash = $1 AND EXISTS (SELECT 1 FROM live)),
+    added AS (INSERT INTO tokens (hash, session_id, kind, created_at) SELECT $2, live.id, $7, $8 FROM live)
+    SELECT count(*) FROM live`,
+  revokeSession: 'UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL',
+  revokeAccountSessions: `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+    WHERE account_id = $3 AND revoked_at IS NULL
+      AND ($4::bigint IS NULL OR (idle_expires_at > $4 AND absolute_expires_at > $4))
+    RETURNING id`,
+  sessionById: `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`,
+  listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions s
+    WHERE ($1::text IS NULL OR s.username = $1)
+      AND ($2::text IS NULL OR s.door = $2)
+      AND ($3::bigint IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3))
+    ORDER BY s.created_at DESC, s.id
+    LIMIT $4`,
+  countLive: `SELECT count(*) FROM sessions
+    WHERE idle_expires_at > $1 AND absolute_expires_at > $1 AND revoked_at IS NULL`,
+  // Each way of ending walks its own index and stops at the batch; rows another node is deleting right now are
+  // skipped rather than waited for, so every node may purge at once.
+  purgeSessions: `WITH by_revocation AS (
+      SELECT id FROM sessions WHERE revoked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED),
+    by_idle AS (SELECT id FROM sessions WHERE idle_expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED),
+    by_absolute AS (SELECT id FROM sessions WHERE absolute_expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+    DELETE FROM sessions WHERE id IN (
+      SELECT id FROM (SELECT id FROM by_revocation UNION SELECT id FROM by_idle UNION SELECT id FROM by_absolute) ended LIMIT $2)`,
+  countAttempt: `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES ($1, $2, 1)
+    ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1
+    RETURNING attempts`,
+  forgetAttempts: 'DELETE FROM login_attempts WHERE window_start < $1',
+  insertAudit: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  listAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail
+    FROM audit ORDER BY id DESC LIMIT $1`,
+  countAudit: `SELECT at - at % $2 AS bucket, event, outcome, count(*) AS count
+    FROM audit WHERE at >= $1
+    GROUP BY 1, event, outcome
+    ORDER BY 1, event COLLATE "C", outcome COLLATE "C"`,
+  secret: `WITH added AS (INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
+    SELECT value FROM added UNION ALL SELECT value FROM secrets WHERE name = $1`,
+  healthProbe: 'INSERT INTO health (id, checked_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+} as const;
+
+const statement = (name: keyof typeof SQL, values: unknown[]): Statement => ({ name, text: SQL[name], values });
+
+const sessionValues = (s: SessionRow): unknown[] => [
+  s.id, s.accountId, s.username, s.door, s.createdAt, s.lastSeenAt, s.idleTtl, s.idleExpiresAt, s.absoluteExpiresAt,
+  s.clientIp, s.userAgent,
+];
+
+const auditValues = (r: AuditRow): unknown[] => [r.at, r.cid, r.event, r.username, r.sessionId, r.door, r.clientIp, r.outcome, r.detail];
+
+/** The statement of one write of a unit of work. */
+function writeStatement(w: StoreWrite): Statement {
+  switch (w.write) {
+    case 'createSession':
+      return statement('createSession', [...sessionValues(w.session), w.token.hash, w.token.kind, w.token.createdAt]);
+    case 'revokeAccountSessions':
+      return statement('revokeAccountSessions', [w.at, w.reason, w.accountId, w.aliveAt ?? null]);
+    case 'deleteAccount':
+      return statement('deleteAccount', [w.id]);
+    case 'appendAudit':
+      return statement('insertAudit', auditValues(w.row));
+  }
+}
+
+/**
+ * The PostgreSQL store: a pool of connections, every statement prepared once per connection under its name,
+ * one statement (so one round trip) per call wherever SQL allows. Commits are grouped by PostgreSQL itself:
+ * concurrent commits share a WAL flush, so there is no batching of our own as SQLite's group commit does.
+ */
+export class PostgresStore implements Store {
+  constructor(private readonly pool: Pool) {}
+
+  private async run(s: Statement): Promise<QueryResult<unknown[]>> {
+    try {
+      return await this.pool.query<unknown[]>({ name: s.name, text: s.text, values: s.values, rowMode: 'array' });
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  private async rows(name: keyof typeof SQL, values: unknown[]): Promise<Columns[]> {
+    return (await this.run(statement(name, values))).rows;
+  }
+
+  async atomically(writes: readonly StoreWrite[]): Promise<void> {
+    if (writes.length === 1) {
+      await this.run(writeStatement(writes[0]!));
+      return;
+    }
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      for (const w of writes) {
+        const s = writeStatement(w);
+        await client.query({ name: s.name, text: s.text, values: s.values, rowMode: 'array' });
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((lost: unknown) => (broken = lost as Error));
+      throw translate(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async createAccount(account: NewAccount, now: number): Promise<AccountRow> {
+    const [row] = await this.rows('insertAccount', [
+      account.username, account.name, account.passwordHash, account.role, account.isActive, account.firstName,
+      account.lastName, account.email, account.customerKey, account.ttl, now,
+    ]);
+    return accountAt(row!, 0);
+  }
+
+  async findAccountById(id: number): Promise<AccountRow | undefined> {
+    const [row] = await this.rows('accountById', [id]);
+    return row && accountAt(row, 0);
+  }
+
+  async findAccountByUsername(username: string): Promise<AccountRow | undefined> {
+    const [row] = await this.rows('accountByUsername', [username]);
+    return row && accountAt(row, 0);
+  }
+
+  async findAccountByName(name: string): Promise<AccountRow | undefined> {
+    const [row] = await this.rows('accountByName', [name]);
+    return row && accountAt(row, 0);
+  }
+
+  async listAccounts(query?: string): Promise<AccountRow[]> {
+    const rows = query ? await this.rows('matchingAccounts', [query]) : await this.rows('allAccounts', []);
+    return rows.map((row) => accountAt(row, 0));
+  }
+
+  async countAccounts(): Promise<number> {
+    return (await this.rows('countAccounts', []))[0]![0] as number;
+  }
+
+  async updateAccount(id: number, changes: AccountChanges, now: number): Promise<void> {
+    const keys = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) => changes[k] !== undefined).sort();
+    if (keys.length === 0) return;
+    const assignments = keys.map((k, i) => `${CHANGEABLE_COLUMNS[k]} = $${i + 3}`).join(', ');
+    // Named by the set of columns it changes: each shape is prepared once per connection.
+    await this.run({
+      name: `updateAccount:${keys.join(',')}`,
+      text: `UPDATE accounts SET ${assignments}, updated_at = $2 WHERE id = $1`,
+      values: [id, now, ...keys.map((k) => changes[k])],
+    });
+  }
+
+  async deleteAccount(id: number): Promise<void> {
+    await this.run(statement('deleteAccount', [id]));
+  }
+
+  async recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount> {
+    const [row] = await this.rows('recordFailure', [id, now, threshold, lockUntil]);
+    return { failedLogins: (row?.[0] as number | undefined) ?? 0, lockedUntil: (row?.[1] as number | null | undefined) ?? null };
+  }
+
+  async clearLoginFailures(id: number, now: number): Promise<void> {
+    await this.run(statement('clearFailures', [now, id]));
+  }
+
+  async setLock(id: number, lockedUntil: number | null, now: number): Promise<void> {
+    await this.run(statement('setLock', [lockedUntil, now, id]));
+  }
+
+  async createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void> {
+    await this.run(writeStatement({ write: 'createSession', session, token }));
+  }
+
+  async findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+    const [row] = await this.rows('tokenWithAccount', [hash]);
+    if (!row) return undefined;
+    const session = sessionAt(row, TOKEN_SESSION_AT);
+    const token: TokenRow = {
+      hash,
+      sessionId: session.id,
+      kind: row[0] as TokenKind,
+      createdAt: row[1] as number,
+      retiredAt: row[2] as number | null,
+    };
+    const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
+    return { token, session, account };
+  }
+
+  async touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
+    if (idleExpiresAt === undefined) await this.run(statement('touchLastSeen', [lastSeenAt, id]));
+    else await this.run(statement('touchSession', [lastSeenAt, idleExpiresAt, id]));
+  }
+
+  async rotateToken(
+    previousHash: Buffer,
+    next: Omit<TokenRow, 'retiredAt'>,
+    retireAt: number,
+    touch: { lastSeenAt: number; idleExpiresAt: number },
+  ): Promise<boolean> {
+    const [row] = await this.rows('rotateToken', [
+      previousHash, next.hash, next.sessionId, touch.lastSeenAt, touch.idleExpiresAt, retireAt, next.kind, next.createdAt,
+    ]);
+    return (row![0] as number) > 0;
+  }
+
+  async revokeByToken(hash: Buffer, at: number, reason: string): Promise<RevokedByToken | undefined> {
+    const [row] = await this.rows('revokeByToken', [at, reason, hash]);
+    return row && { sessionId: row[0] as string, username: row[1] as string, ended: row[2] as boolean };
+  }
+
+  async revokeSession(id: string, at: number, reason: string): Promise<boolean> {
+    return ((await this.run(statement('revokeSession', [at, reason, id]))).rowCount ?? 0) > 0;
+  }
+
+  async revokeAccountSessions(accountId: number, at: number, reason: string, aliveAt?: number): Promise<string[]> {
+    return (await this.rows('revokeAccountSessions', [at, reason, accountId, aliveAt ?? null])).map((r) => r[0] as string);
+  }
+
+  async findSession(id: string): Promise<SessionRow | undefined> {
+    const [row] = await this.rows('sessionById', [id]);
+    return row && sessionAt(row, 0);
+  }
+
+  async listSessions(filter: SessionFilter): Promise<SessionRow[]> {
+    const rows = await this.rows('listSessions', [filter.username ?? null, filter.door ?? null, filter.aliveAt ?? null, filter.limit ?? null]);
+    return rows.map((row) => sessionAt(row, 0));
+  }
+
+  async countLiveSessions(now: number): Promise<number> {
+    return (await this.rows('countLive', [now]))[0]![0] as number;
+  }
+
+  async purgeSessions(before: number, batch: number): Promise<number> {
+    return (await this.run(statement('purgeSessions', [before, batch]))).rowCount ?? 0;
+  }
+
+  async countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
+    return (await this.rows('countAttempt', [clientIp, windowStart]))[0]![0] as number;
+  }
+
+  async forgetLoginAttempts(before: number): Promise<void> {
+    await this.run(statement('forgetAttempts', [before]));
+  }
+
+  async appendAudit(row: AuditRow): Promise<void> {
+    await this.run(statement('insertAudit', auditValues(row)));
+  }
+
+  async listAudit(limit: number): Promise<StoredAuditRow[]> {
+    try {
+      return (await this.pool.query<StoredAuditRow>({ name: 'listAudit', text: SQL.listAudit, values: [limit] })).rows;
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
+    try {
+      return (await this.pool.query<AuditCount>({ name: 'countAudit', text: SQL.countAudit, values: [since, bucketMs] })).rows;
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async secret(name: string, value: string): Promise<string> {
+    // Another node may be storing its own at this very moment: then the row appears only to a later statement.
+    for (let attempt = 0; ; attempt++) {
+      const [row] = await this.rows('secret', [name, value]);
+      if (row) return row[0] as string;
+      if (attempt === 3) throw new StoreFault('database error');
+    }
+  }
+
+  /** Health: a write commits (a `SELECT` would not notice a read-only standby or a full disk). */
+  async ping(): Promise<void> {
+    await this.run(statement('healthProbe', [Date.now()]));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,8 +26,8 @@ export interface LocalCluster {
   password: string;
   dataDir: string;
   /** pg_ctl stop (mode `fast`, as an operator's restart does) and start, for the fault tests. */
-  stopServer(mode?: 'fast' | 'immediate'): void;
-  startServer(): void;
+  stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
+  startServer(): Promise<void>;
   /** Stops the cluster and removes its directory. */
   remove(): void;
 }
@@ -36,6 +37,13 @@ function asPostgres(command: string, args: string[]): void {
   const runAsRoot = process.getuid?.() === 0;
   const [file, argv] = runAsRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
   execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+/** `asPostgres` without blocking the event loop (servers under test keep answering meanwhile). */
+async function asPostgresAsync(command: string, args: string[]): Promise<void> {
+  const runAsRoot = process.getuid?.() === 0;
+  const [file, argv] = runAsRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  await promisify(execFile)(file, argv, { timeout: 60_000 });
 }
 
 function freePort(): Promise<number> {
@@ -74,10 +82,10 @@ export async function startLocalCluster(binDir: string): Promise<LocalCluster> {
     throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? (err as Error).message}`);
   }
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off`;
-  const startServer = () => asPostgres(pgCtl, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start']);
-  const stopServer = (mode: 'fast' | 'immediate' = 'fast') => asPostgres(pgCtl, ['-D', dataDir, '-w', '-t', '60', '-m', mode, 'stop']);
+  const startArgs = ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'];
+  const stopArgs = (mode: string) => ['-D', dataDir, '-w', '-t', '60', '-m', mode, 'stop'];
   try {
-    startServer();
+    asPostgres(pgCtl, startArgs);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`pg_ctl start failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? (err as Error).message}`);
@@ -86,11 +94,11 @@ export async function startLocalCluster(binDir: string): Promise<LocalCluster> {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     password,
     dataDir,
-    stopServer,
-    startServer,
+    stopServer: (mode = 'fast') => asPostgresAsync(pgCtl, stopArgs(mode)),
+    startServer: () => asPostgresAsync(pgCtl, startArgs),
     remove() {
       try {
-        stopServer('immediate');
+        asPostgres(pgCtl, stopArgs('immediate'));
       } catch {
         // already stopped
       }

@@ -10,7 +10,8 @@ const shared = {
 
 /**
  * The store contract, door, cross-door and durability suites run twice: on SQLite, and on PostgreSQL (the
- * `postgres` project: DUALGATE_TEST_POSTGRES_URL, else a throwaway cluster the global setup starts). The
+ * `postgres` project: DUALGATE_TEST_POSTGRES_URL, else a throwaway cluster the global setup starts), and so
+ * does every CLI command (test/cli/cli.test.ts). The
  * cluster suites (test/cluster) need PostgreSQL and run only there.
  */
 const POSTGRES_SUITES = [
@@ -20,6 +21,7 @@ const POSTGRES_SUITES = [
   '<rootDir>/test/crafter/**/*.test.ts',
   '<rootDir>/test/cross-door/every-door.test.ts',
   '<rootDir>/test/ops/crash.test.ts',
+  '<rootDir>/test/cli/cli.test.ts',
   '<rootDir>/test/cluster/**/*.test.ts',
 ];
 

@@ -14,30 +14,33 @@ export type StoreLocation =
       where: string;
     };
 
+import { parse as parsePostgresUrl } from 'pg-connection-string';
+
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 /** Any other scheme (two letters at least, so a Windows drive letter stays a path). */
 const OTHER_SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
 export function parseStoreLocation(value: string, pool: number): { location?: StoreLocation; refusal?: string } {
   if (POSTGRES_URL.test(value)) {
-    let url: URL;
+    // pg's own reading of the URL (libpq's forms: a socket directory as ?host=, several hosts...).
+    let parts: ReturnType<typeof parsePostgresUrl>;
     try {
-      url = new URL(value);
+      parts = parsePostgresUrl(value);
     } catch {
       return { refusal: 'expected a URL such as postgres://user:password@host:5432/database' };
     }
-    return { location: { kind: 'postgres', url: value, pool, where: describe(url) } };
+    return { location: { kind: 'postgres', url: value, pool, where: describe(parts) } };
   }
   const scheme = OTHER_SCHEME.exec(value)?.[1];
   if (scheme) return { refusal: `expected a file path or a postgres:// URL, not a ${scheme}: URL` };
   return { location: { kind: 'sqlite', path: value } };
 }
 
-/** host:port/database of a PostgreSQL URL, as libpq would read them (a socket directory may come as `?host=`). */
-function describe(url: URL): string {
-  const host = decodeURIComponent(url.hostname) || url.searchParams.get('host') || 'localhost';
-  const port = url.port || url.searchParams.get('port') || '5432';
-  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';
+/** host:port/database of a PostgreSQL URL, with libpq's defaults for what it leaves out. */
+function describe(parts: ReturnType<typeof parsePostgresUrl>): string {
+  const host = parts.host || 'localhost';
+  const port = parts.port || '5432';
+  const database = parts.database || parts.user || 'postgres';
   return `${host}:${port}/${database}`;
 }
 

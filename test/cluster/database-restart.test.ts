@@ -30,7 +30,7 @@ describeWithPostgres('PostgreSQL stopped and started under load', () => {
   });
 
   it('answers errors in time and 503 health while it is down, recovers without a restart, and loses nothing acknowledged', async () => {
-    const settings = { DUALGATE_DB: cluster.url, DUALGATE_JWT_SECRET: 'r'.repeat(48), DUALGATE_LOGIN_RATE: '0', DUALGATE_BUSY_TIMEOUT_MS: String(BUSY_TIMEOUT_MS) };
+    const settings = { DUALGATE_DB: cluster.url, DUALGATE_JWT_SECRET: 'r'.repeat(48), DUALGATE_LOGIN_RATE: '0', DUALGATE_BUSY_TIMEOUT_MS: String(BUSY_TIMEOUT_MS), DUALGATE_METRICS: 'true' };
     for (const user of USERS) await runCli(['user', 'add', user, '--password-stdin'], settings, `${password(user)}\n`);
     await runCli(['user', 'add', 'integ', '--password-stdin', '--role', 'integrator'], settings, 'integ-password\n');
     server = await startServeProcess(settings);
@@ -120,5 +120,10 @@ describeWithPostgres('PostgreSQL stopped and started under load', () => {
     });
     expect(wrong).toEqual([]);
     expect(server.child.exitCode).toBeNull();
+    // The failures were logged (with their reasons), the password in DUALGATE_DB never, nor in /metrics.
+    expect(server.stdout()).toContain('"request failed"');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('dualgate_');
+    for (const text of [server.stdout(), server.stderr(), metrics]) expect(text).not.toContain(cluster.password);
   }, 90_000);
 });

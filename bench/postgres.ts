@@ -45,6 +45,8 @@ interface Settings {
   loginSeconds: number;
   loginConnections: number;
   log: (line: string) => void;
+  /** Run each node with --cpu-prof, writing its profile under this directory (BENCH_PROFILE). */
+  profileDir?: string;
 }
 
 const THROUGHPUT: { key: ShapeKey; title: string; kind: TokenKind; door: string }[] = [
@@ -97,6 +99,7 @@ export async function comparePostgres(s: Settings): Promise<StoreComparison[]> {
         logFile: join(s.dir, `pg-compare-${store}.log`),
         jwtSecret: s.jwtSecret,
         bcryptCost: s.bcryptCost,
+        profileDir: s.profileDir && join(s.profileDir, `pg-compare-${store}`),
       });
       try {
         const run = async (key: string, job: Parameters<typeof load>[0]): Promise<void> => {
@@ -112,7 +115,7 @@ export async function comparePostgres(s: Settings): Promise<StoreComparison[]> {
             nodeCpuUs: ((server.cpuMs() - node) * 1000) / answered,
             databaseCpuUs: database === undefined ? undefined : ((databaseCpu()! - database) * 1000) / answered,
           };
-          s.log(`postgres: ${key} on ${store}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`);
+          s.log(`postgres: ${key} on ${store}: ${Math.round(result.rps)} req/s, p50 ${Number(result.p50).toFixed(2)} ms, p99 ${Number(result.p99).toFixed(2)} ms, ${result.responses} answers, ${result.errors + result.non2xx} errors`);
         };
         for (const t of THROUGHPUT) {
           const shape = SHAPES[t.key];
@@ -137,7 +140,8 @@ export async function comparePostgres(s: Settings): Promise<StoreComparison[]> {
 
 /** The comparison as a markdown table. */
 export function comparisonTable(rows: StoreComparison[]): string {
-  const f = (n: number | undefined, d = 2) => (n === undefined ? '' : n.toFixed(d));
+  // A run with no answer has no percentiles (NaN, or null once it crossed a process boundary as JSON).
+  const f = (n: number | null | undefined, d = 2) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n.toFixed(d));
   const lines = [
     '| scenario (1 node) | SQLite req/s | PostgreSQL req/s | ratio PG / SQLite | target | met | p50 ms SQLite / PG | p99 ms SQLite / PG | node CPU µs/req SQLite / PG | PostgreSQL CPU µs/req | errors |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -392,6 +392,7 @@ async function main(): Promise<void> {
           loginSeconds: LOGIN_SECONDS,
           loginConnections: LOGIN_CONNECTIONS,
           log,
+          profileDir: PROFILE_DIR,
         }),
       );
     }

@@ -3,7 +3,7 @@
  * validate-session and log-in, each against one dualgate node on SQLite and then one on PostgreSQL, in the
  * same run, with the same seeded data (seeded into SQLite, then moved with `store copy`). PostgreSQL is a
  * throwaway cluster of the bench's own (Debian's initdb and pg_ctl) unless BENCH_POSTGRES_URL names an empty
- * database. Each row gives both stores' req/s, p50 and p99, the ratio PostgreSQL / SQLite, and the CPU per
+ * database (then over its Unix socket). Each row gives both stores' req/s, p50 and p99, the ratio PostgreSQL / SQLite, and the CPU per
  * request of the dualgate node and of the PostgreSQL server.
  */
 import { readFileSync } from 'node:fs';
@@ -81,7 +81,9 @@ export async function comparePostgres(s: Settings): Promise<StoreComparison[]> {
     const binDir = postgresBinDir();
     if (!binDir) throw new Error('the PostgreSQL scenarios need BENCH_POSTGRES_URL or initdb and pg_ctl (pg_config --bindir)');
     cluster = await startLocalCluster(binDir);
-    url = cluster.url;
+    // Its Unix socket, as a node beside its database connects (over TCP, loopback's writes cost the node
+    // more CPU than the rest of a log-out).
+    url = cluster.socketUrl;
   }
   try {
     const where = parseStoreLocation(url, 1).location;

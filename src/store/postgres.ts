@@ -294,6 +294,17 @@ const SQL = {
   forgetAttempts: 'DELETE FROM login_attempts WHERE window_start < $1',
   insertAudit: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  // The audit rows of one event-loop turn in one statement, in order.
+  insertAudits: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
+    SELECT at, cid, event, username, session_id, door, client_ip, outcome, detail
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+      WITH ORDINALITY AS r(at, cid, event, username, session_id, door, client_ip, outcome, detail, n)
+    ORDER BY n`,
+  // The uses of one event-loop turn in one statement; a null idle expiry leaves it as it is (the same value
+  // written back keeps the update heap-only, as an unchanged indexed column does).
+  touchSessions: `UPDATE sessions s SET last_seen_at = t.last_seen_at, idle_expires_at = coalesce(t.idle_expires_at, s.idle_expires_at)
+    FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(id, last_seen_at, idle_expires_at)
+    WHERE s.id = t.id`,
   listAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail
     FROM audit ORDER BY id DESC LIMIT $1`,
   countAudit: `SELECT at - at % $2 AS bucket, event, outcome, count(*) AS count
@@ -312,6 +323,7 @@ const sessionValues = (s: SessionRow): unknown[] => [
   s.clientIp, s.userAgent,
 ];
 
+const AUDIT_COLUMNS = ['at', 'cid', 'event', 'username', 'session_id', 'door', 'client_ip', 'outcome', 'detail'] as const;
 const auditValues = (r: AuditRow): unknown[] => [r.at, r.cid, r.event, r.username, r.sessionId, r.door, r.clientIp, r.outcome, r.detail];
 
 /** The statement of one write of a unit of work. */
@@ -329,11 +341,63 @@ function writeStatement(w: StoreWrite): Statement {
 }
 
 /**
+ * Writes asked for in one turn of the event loop, sent as one statement when there are several (each
+ * statement costs the node a socket write and PostgreSQL a wake-up, more than the row itself). Every promise
+ * settles after that statement has committed, or fails with it.
+ */
+class TurnBatch<T> {
+  private queue: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly write: (items: T[]) => Promise<unknown>) {}
+
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(this.flush);
+      this.queue.push({ item, resolve, reject });
+    });
+  }
+
+  /** Waits for what is queued and in flight (before the pool closes). */
+  async drain(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const done = this.write(batch.map((b) => b.item)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+  };
+}
+
+/**
  * The PostgreSQL store: a pool of connections, every statement prepared once per connection under its name,
  * one statement (so one round trip) per call wherever SQL allows. Commits are grouped by PostgreSQL itself:
  * concurrent commits share a WAL flush, so there is no batching of our own as SQLite's group commit does.
  */
 export class PostgresStore implements Store {
+  private readonly audits = new TurnBatch<AuditRow>((rows) =>
+    rows.length === 1
+      ? this.run(statement('insertAudit', auditValues(rows[0]!)))
+      : this.run(statement('insertAudits', AUDIT_COLUMNS.map((_, i) => rows.map((r) => auditValues(r)[i])))),
+  );
+  private readonly touches = new TurnBatch<{ id: string; lastSeenAt: number; idleExpiresAt: number | undefined }>((uses) =>
+    uses.length === 1
+      ? this.run(
+          uses[0]!.idleExpiresAt === undefined
+            ? statement('touchLastSeen', [uses[0]!.lastSeenAt, uses[0]!.id])
+            : statement('touchSession', [uses[0]!.lastSeenAt, uses[0]!.idleExpiresAt, uses[0]!.id]),
+        )
+      : this.run(statement('touchSessions', [uses.map((u) => u.id), uses.map((u) => u.lastSeenAt), uses.map((u) => u.idleExpiresAt ?? null)])),
+  );
+
   constructor(private readonly pool: Pool) {}
 
   private async run(s: Statement): Promise<QueryResult<unknown[]>> {
@@ -455,9 +519,8 @@ export class PostgresStore implements Store {
     return { token, session, account };
   }
 
-  async touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
-    if (idleExpiresAt === undefined) await this.run(statement('touchLastSeen', [lastSeenAt, id]));
-    else await this.run(statement('touchSession', [lastSeenAt, idleExpiresAt, id]));
+  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
+    return this.touches.add({ id, lastSeenAt, idleExpiresAt });
   }
 
   async rotateToken(
@@ -511,8 +574,8 @@ export class PostgresStore implements Store {
     await this.run(statement('forgetAttempts', [before]));
   }
 
-  async appendAudit(row: AuditRow): Promise<void> {
-    await this.run(statement('insertAudit', auditValues(row)));
+  appendAudit(row: AuditRow): Promise<void> {
+    return this.audits.add(row);
   }
 
   async listAudit(limit: number): Promise<StoredAuditRow[]> {
@@ -546,6 +609,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await Promise.all([this.audits.drain(), this.touches.drain()]);
     await this.pool.end();
   }
 }

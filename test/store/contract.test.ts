@@ -240,6 +240,19 @@ describe(`store contract (${TEST_STORE})`, () => {
     ]);
   });
 
+  it('keeps audit rows appended at once, each one and in order, and uses of many sessions at once', async () => {
+    const row = { cid: null, username: 'ann', sessionId: null, door: 'zato', clientIp: null, outcome: 'ok', detail: null };
+    await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit({ ...row, at: AT + i, event: `e${i}` })));
+    expect((await store.listAudit(100)).map((r) => r.event)).toEqual(Array.from({ length: 25 }, (_, i) => `e${24 - i}`));
+
+    const ann = await store.createAccount(other('ann5'), AT);
+    for (let i = 0; i < 6; i++) await store.createSession(sessionOf(ann, `t${i}`), { hash: hash(60 + i), kind: 'jwt', createdAt: AT });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => store.touchSession(`t${i}`, AT + 100 + i, i % 2 === 0 ? AT + 9000 + i : undefined)));
+    for (let i = 0; i < 6; i++) {
+      expect(await store.findSession(`t${i}`)).toMatchObject({ lastSeenAt: AT + 100 + i, idleExpiresAt: i % 2 === 0 ? AT + 9000 + i : AT + 4000 });
+    }
+  });
+
   it('keeps the first secret stored under a name, even when several ask at once', async () => {
     const answers = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.secret('jwt', v)));
     expect(new Set(answers).size).toBe(1);

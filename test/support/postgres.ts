@@ -21,8 +21,10 @@ export function postgresBinDir(): string | undefined {
 }
 
 export interface LocalCluster {
-  /** The superuser's URL, password included (as a user's would be). */
+  /** The superuser's URL, password included (as a user's would be), over TCP on 127.0.0.1. */
   url: string;
+  /** The same over the cluster's Unix socket, as a node on the database's own machine would connect. */
+  socketUrl: string;
   password: string;
   dataDir: string;
   /** pg_ctl stop (mode `fast`, as an operator's restart does) and start, for the fault tests. */
@@ -92,6 +94,7 @@ export async function startLocalCluster(binDir: string): Promise<LocalCluster> {
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    socketUrl: `postgres://postgres:${password}@localhost:${port}/postgres?host=${encodeURIComponent(dir)}`,
     password,
     dataDir,
     stopServer: (mode = 'fast') => asPostgresAsync(pgCtl, stopArgs(mode)),

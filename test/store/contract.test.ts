@@ -1,5 +1,7 @@
 import { UniqueViolation } from '../../src/store/errors';
 import type { AccountRow, NewAccount, SessionRow, Store } from '../../src/store/types';
+import { parseStoreLocation } from '../../src/store/location';
+import { openStore } from '../../src/store/open';
 import { openTestStore, TEST_STORE } from '../support/store';
 
 // The store contract: what the core may rely on from any store. This suite runs once per jest project, on
@@ -46,9 +48,10 @@ const hash = (n: number) => Buffer.alloc(32, n);
 
 describe(`store contract (${TEST_STORE})`, () => {
   let store: Store;
+  let db: string;
   let remove: () => Promise<void>;
   beforeEach(async () => {
-    ({ store, remove } = await openTestStore());
+    ({ store, db, remove } = await openTestStore());
   });
   afterEach(() => remove());
 
@@ -210,6 +213,27 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect((await store.listSessions({})).map((s) => s.id).sort()).toEqual(['live', 'recent']);
     expect(await store.findToken(hash(20))).toBeUndefined();
     expect(await store.findToken(hash(32))).toBeDefined();
+  });
+
+  it('purges from several processes at once without deleting a session twice or leaving one behind', async () => {
+    const ann = await store.createAccount(other('ann6'), AT);
+    for (let i = 0; i < 60; i++) {
+      await store.createSession(sessionOf(ann, `p${i}`, { idleExpiresAt: AT + 10 }), { hash: hash(100 + i), kind: 'jwt', createdAt: AT });
+    }
+    // Another node's store on the same database.
+    const second = await openStore(parseStoreLocation(db, 2).location!, { busyTimeoutMs: 2000, synchronous: 'NORMAL' });
+    try {
+      const purgeAll = async (s: Store) => {
+        let total = 0;
+        for (let deleted = -1; deleted !== 0; ) total += deleted = await s.purgeSessions(AT + 100, 7);
+        return total;
+      };
+      const [a, b] = await Promise.all([purgeAll(store), purgeAll(second)]);
+      expect(a + b).toBe(60);
+      expect(await store.listSessions({})).toEqual([]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('counts log-in attempts per address and window, concurrently, and forgets old windows', async () => {

@@ -76,6 +76,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Postg
 async function migrate(pool: Pool): Promise<void> {
   const client = await pool.connect();
   let broken: unknown;
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
@@ -104,6 +106,7 @@ async function migrate(pool: Pool): Promise<void> {
     broken = err;
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }
@@ -424,6 +427,10 @@ export class PostgresStore implements Store {
       throw translate(err);
     }
     let broken: Error | undefined;
+    // A connection that breaks while checked out (the server shutting down) says so as an 'error' event, which
+    // unheard would end the process; the statement in flight fails anyway, and the client is dropped.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       for (const w of writes) {
@@ -435,6 +442,7 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch((lost: unknown) => (broken = lost as Error));
       throw translate(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -25,6 +25,8 @@ describeWithPostgres('PostgreSQL stopped and started under load', () => {
     cluster = await startLocalCluster(binDir!);
   });
   afterAll(async () => {
+    // A node that died says why here.
+    if (server && server.child.exitCode !== null) process.stderr.write(`dualgate exited ${server.child.exitCode}: ${server.stderr().slice(-2000)}\n`);
     if (server && server.child.exitCode === null) await server.stop();
     cluster?.remove();
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { addressList } from './core/throttle';
 import { parseStoreLocation, redactStoreLocation, type StoreLocation } from './store/location';
 
 /**
@@ -15,14 +16,21 @@ export interface Config {
   store: StoreLocation;
   /** Connections in the PostgreSQL pool (DUALGATE_DB_POOL). */
   dbPool: number;
+  /** Where the first admin's password is written (DUALGATE_INITIAL_PASSWORD_FILE; unset: src/initial-password-file.ts). */
+  initialPasswordFile?: string;
   jwtSecret?: string;
   bcryptCost: number;
   sessionTtl: number;
   sessionMaxAge: number;
   sessionRetention: number;
   lockoutThreshold: number;
+  lockoutAccountThreshold: number;
   lockoutMinutes: number;
   loginRatePerMinute: number;
+  /** Addresses and CIDRs the log-in rate never applies to. */
+  loginRateExempt: string[];
+  /** Seconds an audit row is kept. */
+  auditRetention: number;
   trustProxy: boolean | number | string;
   /** Count requests and serve Prometheus metrics (DUALGATE_METRICS, or DUALGATE_METRICS_PORT set). */
   metrics: boolean;
@@ -93,6 +101,7 @@ const settings = z.object({
     })
     .default('./var/dualgate.db'),
   DUALGATE_DB_POOL: whole(1, 1000).default(10),
+  DUALGATE_INITIAL_PASSWORD_FILE: z.string().trim().min(1, 'expected a file path').optional(),
   DUALGATE_JWT_SECRET: z
     .string()
     .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'expected at least 32 bytes')
@@ -102,8 +111,22 @@ const settings = z.object({
   DUALGATE_SESSION_MAX_AGE: whole(1, 365 * DAY).default(43_200),
   DUALGATE_SESSION_RETENTION: whole(0, 3650 * DAY).default(7 * DAY),
   DUALGATE_LOCKOUT_THRESHOLD: whole(1, 1000).default(5),
+  DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD: whole(1, 1_000_000).default(50),
   DUALGATE_LOCKOUT_MINUTES: whole(1, 525_600).default(15),
   DUALGATE_LOGIN_RATE: whole(0, 1_000_000).default(20),
+  DUALGATE_LOGIN_RATE_EXEMPT: z
+    .string()
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((entries) => {
+      try {
+        addressList(entries);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected addresses or CIDRs separated by commas')
+    .default([]),
+  DUALGATE_AUDIT_RETENTION: whole(1, 3650 * DAY).default(90 * DAY),
   DUALGATE_TRUST_PROXY: z
     .string()
     .trim()
@@ -204,14 +227,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dbPath: s.DUALGATE_DB,
     store: parseStoreLocation(s.DUALGATE_DB, s.DUALGATE_DB_POOL).location!,
     dbPool: s.DUALGATE_DB_POOL,
+    initialPasswordFile: s.DUALGATE_INITIAL_PASSWORD_FILE,
     jwtSecret: s.DUALGATE_JWT_SECRET,
     bcryptCost: s.DUALGATE_BCRYPT_COST,
     sessionTtl: s.DUALGATE_SESSION_TTL,
     sessionMaxAge: s.DUALGATE_SESSION_MAX_AGE,
     sessionRetention: s.DUALGATE_SESSION_RETENTION,
     lockoutThreshold: s.DUALGATE_LOCKOUT_THRESHOLD,
+    lockoutAccountThreshold: s.DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD,
     lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
     loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
+    loginRateExempt: s.DUALGATE_LOGIN_RATE_EXEMPT,
+    auditRetention: s.DUALGATE_AUDIT_RETENTION,
     trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
     metrics: s.DUALGATE_METRICS || s.DUALGATE_METRICS_PORT !== undefined,
     metricsPort: s.DUALGATE_METRICS_PORT,

@@ -5,13 +5,13 @@ import { openPostgresStore } from './postgres';
 
 /**
  * `dualgate store copy --to <url>`: every row of a SQLite store (accounts, sessions, tokens, audit, secrets,
- * attempt counts) into an empty PostgreSQL database, in one transaction on each side: one consistent read of
+ * throttle and failure counts) into an empty PostgreSQL database, in one transaction on each side: one consistent read of
  * the file (safe while it serves), one commit in PostgreSQL. The tables and columns are the same in both
  * schemas, so rows move as they are; ids keep their values and the id sequences continue after them.
  */
 
 /** The tables copied, parents before children; `health` is the probe's scratch row and is left behind. */
-const TABLES = ['accounts', 'sessions', 'tokens', 'audit', 'secrets', 'login_attempts'] as const;
+const TABLES = ['accounts', 'sessions', 'tokens', 'audit', 'secrets', 'login_attempts', 'login_failures'] as const;
 /** Tables whose ids PostgreSQL generates: their sequences must continue after the copied ids. */
 const IDENTITIES = ['accounts', 'audit'] as const;
 /** Rows sent in one statement. */

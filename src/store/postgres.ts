@@ -4,10 +4,13 @@ import { postgresMigrations } from './postgres-migrations';
 import type {
   AccountChanges,
   AccountRow,
+  AddressLock,
   AuditCount,
   AuditRow,
-  FailureCount,
+  LockoutLimits,
+  LoginAttempt,
   NewAccount,
+  Reservation,
   RevokedByToken,
   Role,
   SessionFilter,
@@ -158,7 +161,7 @@ type Columns = readonly unknown[];
 
 const ACCOUNT_FIELDS = [
   'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
-  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
+  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'username_key', 'failures_since',
 ] as const;
 const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
 
@@ -179,6 +182,8 @@ const accountAt = (c: Columns, at: number): AccountRow => ({
   lockedUntil: c[at + 12] as number | null,
   createdAt: c[at + 13] as number,
   updatedAt: c[at + 14] as number,
+  usernameKey: c[at + 15] as string,
+  failuresSince: c[at + 16] as number | null,
 });
 
 const SESSION_FIELDS = [
@@ -208,6 +213,7 @@ const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
 
 const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
   username: 'username',
+  usernameKey: 'username_key',
   name: 'name',
   passwordHash: 'password_hash',
   role: 'role',
@@ -221,28 +227,59 @@ const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
 /** Every statement's text, by the name it is prepared under. */
 const SQL = {
   insertAccount: `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
-      customer_key, ttl, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+      customer_key, ttl, created_at, updated_at, username_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
     RETURNING ${ACCOUNT_FIELDS.join(', ')}`,
   accountById: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1`,
-  accountByUsername: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = $1`,
+  accountByUsernameKey: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username_key = $1`,
   accountByName: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.name = $1`,
   allAccounts: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id`,
   matchingAccounts: `SELECT ${ACCOUNT_COLUMNS} FROM accounts a
     WHERE strpos(a.name, $1) > 0 OR strpos(a.username, $1) > 0 ORDER BY a.id`,
   countAccounts: 'SELECT count(*) FROM accounts',
   deleteAccount: 'DELETE FROM accounts WHERE id = $1',
-  recordFailure: `UPDATE accounts SET
-      failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
+  // The failure count of a name from one address: one conditional upsert, so the check and the count are one
+  // write. A row whose lock is still on is left alone and returns nothing: the attempt is refused.
+  reserveAddress: `INSERT INTO login_failures (username_key, client_ip, failures, pending, locked_until, last_at)
+    VALUES ($1, $2, 1, 1, CASE WHEN 1 >= $4 THEN $5::bigint END, $3)
+    ON CONFLICT (username_key, client_ip) DO UPDATE SET
+      failures = CASE WHEN login_failures.locked_until IS NOT NULL THEN 1 ELSE login_failures.failures + 1 END,
+      pending = CASE WHEN login_failures.locked_until IS NOT NULL THEN 1 ELSE login_failures.pending + 1 END,
+      locked_until = CASE WHEN (CASE WHEN login_failures.locked_until IS NOT NULL THEN 1 ELSE login_failures.failures + 1 END) >= $4
+                     THEN $5::bigint END,
+      last_at = $3
+    WHERE login_failures.locked_until IS NULL OR login_failures.locked_until <= $3
+    RETURNING failures`,
+  // The account-wide count, in a window that starts at its first failure; likewise refused while locked.
+  reserveAccount: `UPDATE accounts SET
+      failed_logins = CASE WHEN failures_since IS NULL OR failures_since <= $3 THEN 1 ELSE failed_logins + 1 END,
+      failures_since = CASE WHEN failures_since IS NULL OR failures_since <= $3 THEN $2 ELSE failures_since END,
       locked_until = CASE
-        WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN CASE WHEN 1 >= $3 THEN $4::bigint END
-        WHEN failed_logins + 1 >= $3 THEN $4::bigint
-        ELSE locked_until END,
-      updated_at = $2
-    WHERE id = $1
+        WHEN (CASE WHEN failures_since IS NULL OR failures_since <= $3 THEN 1 ELSE failed_logins + 1 END) >= $4
+        THEN $5::bigint ELSE locked_until END
+    WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
     RETURNING failed_logins, locked_until`,
-  clearFailures: 'UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2',
-  setLock: 'UPDATE accounts SET locked_until = $1, failed_logins = 0, updated_at = $2 WHERE id = $3',
+  // Locked only by attempts still in flight (and none stale): worth asking again once they conclude.
+  addressBusy: `SELECT 1 FROM login_failures
+    WHERE username_key = $1 AND client_ip = $2 AND locked_until > $3
+      AND failures - pending < $4 AND last_at > $3 - 60000`,
+  concludeFailure: 'UPDATE login_failures SET pending = greatest(pending - 1, 0) WHERE username_key = $1 AND client_ip = $2',
+  // A good password: the address's count forgotten and the attempt given back to the account's, in one statement.
+  // The count's row is locked before the account's (the sub-select over `cleared` runs first), the order a
+  // reservation takes them in: two orders could deadlock.
+  clearLoginFailures: `WITH cleared AS (DELETE FROM login_failures WHERE username_key = $1 AND client_ip = $2 RETURNING 1)
+    UPDATE accounts SET failed_logins = greatest(failed_logins - 1, 0),
+      failures_since = CASE WHEN failed_logins <= 1 THEN NULL ELSE failures_since END,
+      locked_until = CASE WHEN locked_until = $4::bigint THEN NULL ELSE locked_until END
+    WHERE id = $3 AND (SELECT count(*) FROM cleared) >= 0`,
+  unlockAccount: `WITH cleared AS (DELETE FROM login_failures WHERE username_key = $2 RETURNING 1)
+    UPDATE accounts SET failed_logins = 0, failures_since = NULL, locked_until = NULL, updated_at = $3
+    WHERE id = $1 AND (SELECT count(*) FROM cleared) >= 0`,
+  addressLocks: `SELECT username_key AS "usernameKey", client_ip AS "clientIp", failures, locked_until AS "lockedUntil"
+    FROM login_failures WHERE locked_until > $1 ORDER BY username_key, client_ip`,
+  forgetFailures: 'DELETE FROM login_failures WHERE last_at < $1 AND (locked_until IS NULL OR locked_until <= $1)',
+  setLock: 'UPDATE accounts SET locked_until = $1, failed_logins = 0, failures_since = NULL, updated_at = $2 WHERE id = $3',
+  replaceHash: 'UPDATE accounts SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2',
   // The session and its first token in one statement: one round trip, and atomic.
   createSession: `WITH s AS (
       INSERT INTO sessions (id, account_id, username, door, created_at, last_seen_at, idle_ttl, idle_expires_at,
@@ -291,9 +328,10 @@ const SQL = {
     by_absolute AS (SELECT id FROM sessions WHERE absolute_expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
     DELETE FROM sessions WHERE id IN (
       SELECT id FROM (SELECT id FROM by_revocation UNION SELECT id FROM by_idle UNION SELECT id FROM by_absolute) ended LIMIT $2)`,
-  countAttempt: `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES ($1, $2, 1)
-    ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1
+  reserveThrottle: `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES ($1, $2, 1)
+    ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1 WHERE login_attempts.attempts < $3
     RETURNING attempts`,
+  releaseThrottle: 'UPDATE login_attempts SET attempts = attempts - 1 WHERE client_ip = $1 AND window_start = $2 AND attempts > 0',
   forgetAttempts: 'DELETE FROM login_attempts WHERE window_start < $1',
   insertAudit: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -308,9 +346,15 @@ const SQL = {
   touchSessions: `UPDATE sessions s SET last_seen_at = t.last_seen_at, idle_expires_at = coalesce(t.idle_expires_at, s.idle_expires_at)
     FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(id, last_seen_at, idle_expires_at)
     WHERE s.id = t.id`,
-  listAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail
+  tallyAudit: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail, count, tally_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)
+    ON CONFLICT (tally_key) WHERE tally_key IS NOT NULL DO UPDATE SET count = audit.count + 1`,
+  // Oldest first, a batch at a time; rows another node is deleting are skipped.
+  purgeAudit: `DELETE FROM audit WHERE id IN (
+    SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  listAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail, count
     FROM audit ORDER BY id DESC LIMIT $1`,
-  countAudit: `SELECT at - at % $2 AS bucket, event, outcome, count(*) AS count
+  countAudit: `SELECT at - at % $2 AS bucket, event, outcome, sum(count) AS count
     FROM audit WHERE at >= $1
     GROUP BY 1, event, outcome
     ORDER BY 1, event COLLATE "C", outcome COLLATE "C"`,
@@ -415,11 +459,37 @@ export class PostgresStore implements Store {
     return (await this.run(statement(name, values))).rows;
   }
 
-  async atomically(writes: readonly StoreWrite[]): Promise<void> {
-    if (writes.length === 1) {
-      await this.run(writeStatement(writes[0]!));
-      return;
+  /** Rows as objects, for the few reads whose column aliases are already the fields' names. */
+  private async objects<T>(name: keyof typeof SQL, values: unknown[]): Promise<T[]> {
+    try {
+      return (await this.pool.query<T & object>({ name, text: SQL[name], values })).rows;
+    } catch (err) {
+      throw translate(err);
     }
+  }
+
+  /**
+   * `work` inside BEGIN … COMMIT (or ROLLBACK, when it says so or throws) on one connection of the pool. A
+   * connection that breaks meanwhile says so as an 'error' event, which unheard would end the process: it is
+   * heard here, the statement in flight fails anyway, and the connection is dropped.
+   */
+  private async transaction<T>(
+    work: (query: (name: keyof typeof SQL, values: unknown[]) => Promise<Columns[]>) => Promise<{ commit: boolean; result: T }>,
+  ): Promise<T> {
+    // A deadlock rolled the whole transaction back, so it may simply run again (twice at most).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transactionOnce(work);
+      } catch (err) {
+        const deadlocked = err instanceof StoreFault && (err.cause as { code?: unknown } | undefined)?.code === '40P01';
+        if (!deadlocked || attempt === 2) throw err;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(
+    work: (query: (name: keyof typeof SQL, values: unknown[]) => Promise<Columns[]>) => Promise<{ commit: boolean; result: T }>,
+  ): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -427,17 +497,13 @@ export class PostgresStore implements Store {
       throw translate(err);
     }
     let broken: Error | undefined;
-    // A connection that breaks while checked out (the server shutting down) says so as an 'error' event, which
-    // unheard would end the process; the statement in flight fails anyway, and the client is dropped.
     const onError = (err: Error) => (broken = err);
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      for (const w of writes) {
-        const s = writeStatement(w);
-        await client.query({ name: s.name, text: s.text, values: s.values, rowMode: 'array' });
-      }
-      await client.query('COMMIT');
+      const outcome = await work(async (name, values) => (await client.query<unknown[]>({ name, text: SQL[name], values, rowMode: 'array' })).rows);
+      await client.query(outcome.commit ? 'COMMIT' : 'ROLLBACK');
+      return outcome.result;
     } catch (err) {
       await client.query('ROLLBACK').catch((lost: unknown) => (broken = lost as Error));
       throw translate(err);
@@ -447,10 +513,24 @@ export class PostgresStore implements Store {
     }
   }
 
+  async atomically(writes: readonly StoreWrite[]): Promise<void> {
+    if (writes.length === 1) {
+      await this.run(writeStatement(writes[0]!));
+      return;
+    }
+    await this.transaction(async (query) => {
+      for (const w of writes) {
+        const s = writeStatement(w);
+        await query(s.name as keyof typeof SQL, s.values);
+      }
+      return { commit: true, result: undefined };
+    });
+  }
+
   async createAccount(account: NewAccount, now: number): Promise<AccountRow> {
     const [row] = await this.rows('insertAccount', [
       account.username, account.name, account.passwordHash, account.role, account.isActive, account.firstName,
-      account.lastName, account.email, account.customerKey, account.ttl, now,
+      account.lastName, account.email, account.customerKey, account.ttl, now, account.usernameKey,
     ]);
     return accountAt(row!, 0);
   }
@@ -460,8 +540,8 @@ export class PostgresStore implements Store {
     return row && accountAt(row, 0);
   }
 
-  async findAccountByUsername(username: string): Promise<AccountRow | undefined> {
-    const [row] = await this.rows('accountByUsername', [username]);
+  async findAccountByUsernameKey(usernameKey: string): Promise<AccountRow | undefined> {
+    const [row] = await this.rows('accountByUsernameKey', [usernameKey]);
     return row && accountAt(row, 0);
   }
 
@@ -495,13 +575,56 @@ export class PostgresStore implements Store {
     await this.run(statement('deleteAccount', [id]));
   }
 
-  async recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount> {
-    const [row] = await this.rows('recordFailure', [id, now, threshold, lockUntil]);
-    return { failedLogins: (row?.[0] as number | undefined) ?? 0, lockedUntil: (row?.[1] as number | null | undefined) ?? null };
+  /**
+   * Both counts, or neither: one transaction on one connection (the address count first, as SQLite's does, so
+   * the refusal says "busy" for the same reasons). A log-in pays bcrypt's milliseconds; the round trips of
+   * the transaction are small beside them.
+   */
+  async reserveLoginAttempt(attempt: LoginAttempt, now: number, limits: LockoutLimits): Promise<Reservation> {
+    const lockUntil = now + limits.windowMs;
+    return this.transaction<Reservation>(async (query) => {
+      const [address] = await query('reserveAddress', [attempt.usernameKey, attempt.clientIp, now, limits.addressThreshold, lockUntil]);
+      if (!address) {
+        const busy = await query('addressBusy', [attempt.usernameKey, attempt.clientIp, now, limits.addressThreshold]);
+        return { commit: false, result: { granted: false, busy: busy.length > 0 } };
+      }
+      const addressFailures = address[0] as number;
+      if (attempt.accountId === null) {
+        return { commit: true, result: { granted: true, addressFailures, accountFailures: 0, accountLockedUntil: null } };
+      }
+      const [account] = await query('reserveAccount', [attempt.accountId, now, now - limits.windowMs, limits.accountThreshold, lockUntil]);
+      // Refused by the account's lock: the address count is taken back with the rollback.
+      if (!account) return { commit: false, result: { granted: false, busy: false } };
+      const accountFailures = account[0] as number;
+      const accountLockedUntil = accountFailures >= limits.accountThreshold && account[1] === lockUntil ? lockUntil : null;
+      return { commit: true, result: { granted: true, addressFailures, accountFailures, accountLockedUntil } };
+    });
   }
 
-  async clearLoginFailures(id: number, now: number): Promise<void> {
-    await this.run(statement('clearFailures', [now, id]));
+  async concludeLoginFailure(attempt: LoginAttempt): Promise<void> {
+    await this.run(statement('concludeFailure', [attempt.usernameKey, attempt.clientIp]));
+  }
+
+  async clearLoginFailures(attempt: LoginAttempt, reservation: Reservation): Promise<void> {
+    const accountId = reservation.granted ? attempt.accountId : null;
+    const lockedByAttempt = reservation.granted ? reservation.accountLockedUntil : null;
+    await this.run(statement('clearLoginFailures', [attempt.usernameKey, attempt.clientIp, accountId, lockedByAttempt]));
+  }
+
+  async unlockAccount(id: number, usernameKey: string, now: number): Promise<void> {
+    await this.run(statement('unlockAccount', [id, usernameKey, now]));
+  }
+
+  async listAddressLocks(now: number): Promise<AddressLock[]> {
+    return this.objects<AddressLock>('addressLocks', [now]);
+  }
+
+  async forgetLoginFailures(before: number): Promise<number> {
+    return (await this.run(statement('forgetFailures', [before]))).rowCount ?? 0;
+  }
+
+  async replacePasswordHash(id: number, previous: string, next: string, now: number): Promise<boolean> {
+    return ((await this.run(statement('replaceHash', [id, previous, next, now]))).rowCount ?? 0) > 0;
   }
 
   async setLock(id: number, lockedUntil: number | null, now: number): Promise<void> {
@@ -574,8 +697,12 @@ export class PostgresStore implements Store {
     return (await this.run(statement('purgeSessions', [before, batch]))).rowCount ?? 0;
   }
 
-  async countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
-    return (await this.rows('countAttempt', [clientIp, windowStart]))[0]![0] as number;
+  async reserveThrottle(clientIp: string, windowStart: number, limit: number): Promise<boolean> {
+    return (await this.rows('reserveThrottle', [clientIp, windowStart, limit])).length > 0;
+  }
+
+  async releaseThrottle(clientIp: string, windowStart: number): Promise<void> {
+    await this.run(statement('releaseThrottle', [clientIp, windowStart]));
   }
 
   async forgetLoginAttempts(before: number): Promise<void> {
@@ -586,20 +713,20 @@ export class PostgresStore implements Store {
     return this.audits.add(row);
   }
 
-  async listAudit(limit: number): Promise<StoredAuditRow[]> {
-    try {
-      return (await this.pool.query<StoredAuditRow>({ name: 'listAudit', text: SQL.listAudit, values: [limit] })).rows;
-    } catch (err) {
-      throw translate(err);
-    }
+  async tallyAudit(row: AuditRow, tallyKey: string): Promise<void> {
+    await this.run(statement('tallyAudit', [...auditValues(row), tallyKey]));
   }
 
-  async countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
-    try {
-      return (await this.pool.query<AuditCount>({ name: 'countAudit', text: SQL.countAudit, values: [since, bucketMs] })).rows;
-    } catch (err) {
-      throw translate(err);
-    }
+  async purgeAudit(before: number, batch: number): Promise<number> {
+    return (await this.run(statement('purgeAudit', [before, batch]))).rowCount ?? 0;
+  }
+
+  listAudit(limit: number): Promise<StoredAuditRow[]> {
+    return this.objects<StoredAuditRow>('listAudit', [limit]);
+  }
+
+  countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
+    return this.objects<AuditCount>('countAudit', [since, bucketMs]);
   }
 
   async secret(name: string, value: string): Promise<string> {

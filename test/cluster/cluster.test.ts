@@ -1,4 +1,7 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli, startServeProcess, type ServeProcess } from '../support/process';
+import { tempDir } from '../support/server';
 import { createTestDatabase, dropTestDatabase, withClient } from '../support/postgres';
 import { postgresMigrations } from '../../src/store/postgres-migrations';
 import { DOORS, Doors, DoorError, eachLimit, exitWithin, type Door } from '../ops/ops-support';
@@ -13,18 +16,22 @@ const password = (user: string) => `${user}-password`;
 
 const started: ServeProcess[] = [];
 async function node(db: string, settings: Record<string, string> = {}): Promise<ServeProcess> {
-  const server = await startServeProcess({ DUALGATE_DB: db, ...SECRET, ...settings });
+  // The first admin's password file, which on PostgreSQL would go to the working directory.
+  const server = await startServeProcess({ DUALGATE_DB: db, DUALGATE_INITIAL_PASSWORD_FILE: join(dir, 'initial-admin-password'), ...SECRET, ...settings });
   started.push(server);
   return server;
 }
 
 let db: string;
+let dir: string;
 beforeEach(async () => {
   db = await createTestDatabase();
+  dir = tempDir();
 });
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => (s.child.exitCode === null && s.child.signalCode === null ? s.stop() : undefined)));
   await dropTestDatabase(db);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function seedUsers(): Promise<void> {
@@ -42,8 +49,9 @@ describe('a cluster of dualgate nodes on one PostgreSQL database', () => {
     expect(versions).toEqual(postgresMigrations.map((_, i) => i + 1));
     const admins = await withClient(db, async (c) => (await c.query("SELECT count(*)::int AS n FROM accounts WHERE username = 'admin'")).rows[0].n as number);
     expect(admins).toBe(1);
-    // Exactly one node announced the admin's password.
-    expect(nodes.filter((n) => n.stdout().includes('Created the account "admin"'))).toHaveLength(1);
+    // Exactly one node created the admin and wrote its password to the file.
+    expect(nodes.filter((n) => n.stdout().includes('created the account'))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'initial-admin-password'), 'utf8')).toMatch(/^\S+\naccount id \d+\n$/);
     for (const n of nodes) expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
   });
 
@@ -85,8 +93,9 @@ describe('a cluster of dualgate nodes on one PostgreSQL database', () => {
     for (const n of nodes) {
       await expect(new Doors(n.url).login('zato', 'bob', password('bob'))).rejects.toBeInstanceOf(DoorError);
     }
-    const locked = await withClient(db, async (c) => (await c.query("SELECT locked_until FROM accounts WHERE username = 'bob'")).rows[0].locked_until);
-    expect(locked).not.toBeNull();
+    // The lock of bob from this address is one row in the shared database, not five counts in three processes.
+    const locks = await withClient(db, async (c) => (await c.query("SELECT failures, locked_until IS NOT NULL AS locked FROM login_failures WHERE username_key = 'bob'")).rows);
+    expect(locks).toEqual([{ failures: 5, locked: true }]);
     // ann is not touched by bob's lockout.
     await new Doors(nodes[2]!.url).login('zato', 'ann', password('ann'));
   });

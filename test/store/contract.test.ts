@@ -11,7 +11,8 @@ const AT = Date.UTC(2026, 5, 1, 12);
 
 // Every value distinct, so a field read from its neighbour's column shows.
 const ACCOUNT: NewAccount = {
-  username: 'ann',
+  username: 'Ann',
+  usernameKey: 'ann',
   name: 'Ann the operator',
   passwordHash: '$2b$04$hash',
   role: 'integrator',
@@ -23,7 +24,8 @@ const ACCOUNT: NewAccount = {
   ttl: 77,
 };
 
-const other = (username: string): NewAccount => ({ ...ACCOUNT, username, name: username, customerKey: `key-${username}`, isActive: true, ttl: null });
+const other = (username: string): NewAccount => ({ ...ACCOUNT, username, usernameKey: username, name: username, customerKey: `key-${username}`, isActive: true, ttl: null });
+const LIMITS = { addressThreshold: 3, accountThreshold: 5, windowMs: 100 };
 
 function sessionOf(account: AccountRow, id: string, extra: Partial<SessionRow> = {}): SessionRow {
   return {
@@ -57,28 +59,35 @@ describe(`store contract (${TEST_STORE})`, () => {
 
   it('answers every account field as written, through every account read', async () => {
     const created = await store.createAccount(ACCOUNT, AT);
-    const expected: AccountRow = { id: created.id, ...ACCOUNT, failedLogins: 0, lockedUntil: null, createdAt: AT, updatedAt: AT };
+    const expected: AccountRow = { id: created.id, ...ACCOUNT, failedLogins: 0, failuresSince: null, lockedUntil: null, createdAt: AT, updatedAt: AT };
     expect(created).toEqual(expected);
-    await store.recordLoginFailure(created.id, AT + 9, 1, AT + 10);
-    const locked = { ...expected, failedLogins: 1, lockedUntil: AT + 10, updatedAt: AT + 9 };
+    const attempt = { usernameKey: 'ann', clientIp: '192.0.2.1', accountId: created.id };
+    expect(await store.reserveLoginAttempt(attempt, AT + 9, { addressThreshold: 5, accountThreshold: 1, windowMs: 10 })).toEqual({
+      granted: true,
+      addressFailures: 1,
+      accountFailures: 1,
+      accountLockedUntil: AT + 19,
+    });
+    const locked = { ...expected, failedLogins: 1, failuresSince: AT + 9, lockedUntil: AT + 19 };
     expect(await store.findAccountById(created.id)).toEqual(locked);
-    expect(await store.findAccountByUsername('ann')).toEqual(locked);
+    expect(await store.findAccountByUsernameKey('ann')).toEqual(locked);
     expect(await store.findAccountByName('Ann the operator')).toEqual(locked);
     expect(await store.listAccounts()).toEqual([locked]);
     expect(await store.listAccounts('operator')).toEqual([locked]);
     expect(await store.listAccounts('nobody')).toEqual([]);
     expect(await store.findAccountById(created.id + 1)).toBeUndefined();
-    expect(await store.findAccountByUsername('ANN')).toBeUndefined();
+    expect(await store.findAccountByUsernameKey('Ann')).toBeUndefined();
     expect(await store.countAccounts()).toBe(1);
   });
 
   it('refuses a duplicate username, name or customer key with a UniqueViolation naming the column', async () => {
     await store.createAccount(ACCOUNT, AT);
-    await expect(store.createAccount({ ...other('bob'), username: 'ann' }, AT)).rejects.toEqual(new UniqueViolation('username'));
+    await expect(store.createAccount({ ...other('bob'), username: 'Ann' }, AT)).rejects.toEqual(new UniqueViolation('username'));
+    await expect(store.createAccount({ ...other('bob'), usernameKey: 'ann' }, AT)).rejects.toBeInstanceOf(UniqueViolation);
     await expect(store.createAccount({ ...other('bob'), name: 'Ann the operator' }, AT)).rejects.toEqual(new UniqueViolation('name'));
     await expect(store.createAccount({ ...other('bob'), customerKey: 'key-ann' }, AT)).rejects.toBeInstanceOf(UniqueViolation);
     const bob = await store.createAccount(other('bob'), AT);
-    await expect(store.updateAccount(bob.id, { username: 'ann' }, AT)).rejects.toEqual(new UniqueViolation('username'));
+    await expect(store.updateAccount(bob.id, { username: 'Ann' }, AT)).rejects.toEqual(new UniqueViolation('username'));
     expect(await store.countAccounts()).toBe(2);
   });
 
@@ -89,23 +98,54 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(await store.findAccountById(created.id)).toEqual({ ...created, firstName: 'Anne', isActive: true, ttl: null, updatedAt: AT + 1 });
   });
 
-  it('counts failures to the threshold, locks, starts afresh after the lock ran out, clears and sets locks', async () => {
+  it('reserves failures per name and address: locks at the threshold, gives a good one back, unlocks, forgets', async () => {
     const { id } = await store.createAccount(other('bob'), AT);
-    expect(await store.recordLoginFailure(id, AT, 3, AT + 100)).toEqual({ failedLogins: 1, lockedUntil: null });
-    expect(await store.recordLoginFailure(id, AT, 3, AT + 100)).toEqual({ failedLogins: 2, lockedUntil: null });
-    expect(await store.recordLoginFailure(id, AT, 3, AT + 100)).toEqual({ failedLogins: 3, lockedUntil: AT + 100 });
-    expect(await store.recordLoginFailure(id, AT + 200, 3, AT + 300)).toEqual({ failedLogins: 1, lockedUntil: null });
-    await store.clearLoginFailures(id, AT + 201);
-    expect(await store.findAccountById(id)).toMatchObject({ failedLogins: 0, lockedUntil: null });
-    await store.setLock(id, AT + 999, AT + 202);
-    expect(await store.findAccountById(id)).toMatchObject({ failedLogins: 0, lockedUntil: AT + 999, updatedAt: AT + 202 });
-    expect(await store.recordLoginFailure(id + 100, AT, 3, AT)).toEqual({ failedLogins: 0, lockedUntil: null });
+    const from = (clientIp: string) => ({ usernameKey: 'bob', clientIp, accountId: id });
+    for (let n = 1; n <= 3; n++) {
+      expect(await store.reserveLoginAttempt(from('192.0.2.1'), AT, LIMITS)).toEqual({ granted: true, addressFailures: n, accountFailures: n, accountLockedUntil: null });
+      await store.concludeLoginFailure(from('192.0.2.1'));
+    }
+    // Locked for that address only, with real failures: refused, not busy.
+    expect(await store.reserveLoginAttempt(from('192.0.2.1'), AT + 1, LIMITS)).toEqual({ granted: false, busy: false });
+    expect(await store.listAddressLocks(AT + 1)).toEqual([{ usernameKey: 'bob', clientIp: '192.0.2.1', failures: 3, lockedUntil: AT + 100 }]);
+    // Another address still may; a good password there gives its attempt back and forgets its count.
+    const granted = await store.reserveLoginAttempt(from('192.0.2.2'), AT + 2, LIMITS);
+    expect(granted).toEqual({ granted: true, addressFailures: 1, accountFailures: 4, accountLockedUntil: null });
+    await store.clearLoginFailures(from('192.0.2.2'), granted);
+    expect(await store.findAccountById(id)).toMatchObject({ failedLogins: 3 });
+    // An unknown name counts per address only.
+    expect(await store.reserveLoginAttempt({ usernameKey: 'nobody', clientIp: '192.0.2.9', accountId: null }, AT, LIMITS)).toEqual({
+      granted: true, addressFailures: 1, accountFailures: 0, accountLockedUntil: null,
+    });
+    // The operator's unlock clears the account's count and every address's.
+    await store.unlockAccount(id, 'bob', AT + 3);
+    expect(await store.findAccountById(id)).toMatchObject({ failedLogins: 0, failuresSince: null, lockedUntil: null, updatedAt: AT + 3 });
+    expect(await store.listAddressLocks(AT + 3)).toEqual([]);
+    // Counts left over from long ago are forgotten; a lock that ran out starts afresh.
+    expect(await store.forgetLoginFailures(AT + 1000)).toBe(1);
+    await store.setLock(id, AT + 999, AT + 4);
+    expect(await store.findAccountById(id)).toMatchObject({ failedLogins: 0, lockedUntil: AT + 999, updatedAt: AT + 4 });
+    expect(await store.reserveLoginAttempt(from('192.0.2.3'), AT + 5, LIMITS)).toEqual({ granted: false, busy: false });
+    // The refusal by the account's lock took the address's count back with it.
+    expect(await store.listAddressLocks(AT + 5)).toEqual([]);
+    expect(await store.replacePasswordHash(id, 'not-the-hash', 'x', AT + 6)).toBe(false);
+    expect(await store.replacePasswordHash(id, ACCOUNT.passwordHash, 'new-hash', AT + 6)).toBe(true);
+    expect(await store.findAccountById(id)).toMatchObject({ passwordHash: 'new-hash' });
   });
 
-  it('counts concurrent failures without losing one', async () => {
-    const { id } = await store.createAccount(other('bob'), AT);
-    const counts = await Promise.all(Array.from({ length: 20 }, () => store.recordLoginFailure(id, AT, 1000, AT + 1)));
-    expect(counts.map((c) => c.failedLogins).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  it('grants at most the thresholds however many attempts arrive at once', async () => {
+    const { id } = await store.createAccount(other('cat'), AT);
+    const oneAddress = await Promise.all(
+      Array.from({ length: 12 }, () => store.reserveLoginAttempt({ usernameKey: 'cat', clientIp: '192.0.2.1', accountId: id }, AT, { ...LIMITS, accountThreshold: 100 })),
+    );
+    expect(oneAddress.filter((r) => r.granted)).toHaveLength(3);
+    // In flight, not yet concluded: the refusals are "busy".
+    expect(oneAddress.filter((r) => !r.granted && r.busy)).toHaveLength(9);
+    const manyAddresses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => store.reserveLoginAttempt({ usernameKey: 'cat', clientIp: `198.51.100.${i}`, accountId: id }, AT, { ...LIMITS, accountThreshold: 8 })),
+    );
+    expect(manyAddresses.filter((r) => r.granted)).toHaveLength(5);
+    expect(manyAddresses.filter((r) => r.granted && r.accountLockedUntil === AT + 100)).toHaveLength(1);
   });
 
   it('answers a token with its session and account in one lookup, every field as written', async () => {
@@ -135,8 +175,8 @@ describe(`store contract (${TEST_STORE})`, () => {
   it('revokes by token hash: ended now, ended already, or an unknown token; concurrent log-outs end it once', async () => {
     const account = await store.createAccount(ACCOUNT, AT);
     await store.createSession(sessionOf(account, 'session-2'), { hash: hash(3), kind: 'jwt', createdAt: AT });
-    expect(await store.revokeByToken(hash(3), AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: true });
-    expect(await store.revokeByToken(hash(3), AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: false });
+    expect(await store.revokeByToken(hash(3), AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: true });
+    expect(await store.revokeByToken(hash(3), AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: false });
     expect(await store.findSession('session-2')).toMatchObject({ revokedAt: AT + 20, revokeReason: 'logout' });
     expect(await store.revokeByToken(hash(4), AT + 40, 'logout')).toBeUndefined();
 
@@ -236,14 +276,27 @@ describe(`store contract (${TEST_STORE})`, () => {
     }
   });
 
-  it('counts log-in attempts per address and window, concurrently, and forgets old windows', async () => {
-    const counts = await Promise.all(Array.from({ length: 10 }, () => store.countLoginAttempt('192.0.2.1', AT)));
-    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await store.countLoginAttempt('192.0.2.2', AT)).toBe(1);
-    expect(await store.countLoginAttempt('192.0.2.1', AT + 60_000)).toBe(1);
+  it('reserves throttle places per address and window up to the limit, concurrently, gives them back, forgets old windows', async () => {
+    const granted = await Promise.all(Array.from({ length: 10 }, () => store.reserveThrottle('192.0.2.1', AT, 4)));
+    expect(granted.filter(Boolean)).toHaveLength(4);
+    expect(await store.reserveThrottle('192.0.2.2', AT, 4)).toBe(true);
+    await store.releaseThrottle('192.0.2.1', AT);
+    expect(await store.reserveThrottle('192.0.2.1', AT, 4)).toBe(true);
+    expect(await store.reserveThrottle('192.0.2.1', AT, 4)).toBe(false);
+    expect(await store.reserveThrottle('192.0.2.1', AT + 60_000, 4)).toBe(true);
     await store.forgetLoginAttempts(AT + 1);
-    expect(await store.countLoginAttempt('192.0.2.1', AT)).toBe(1);
-    expect(await store.countLoginAttempt('192.0.2.1', AT + 60_000)).toBe(2);
+    expect(await store.reserveThrottle('192.0.2.1', AT, 1)).toBe(true);
+  });
+
+  it('tallies repeated events into one row, counts them as events, and purges old rows', async () => {
+    const row = { cid: null, username: null, sessionId: null, door: 'zato', clientIp: '192.0.2.5', outcome: 'failed', detail: 'throttled' };
+    await Promise.all(Array.from({ length: 7 }, () => store.tallyAudit({ ...row, at: AT, event: 'login' }, 'throttled 192.0.2.5 1')));
+    await store.appendAudit({ ...row, at: AT + 1, event: 'login', detail: 'bad password' });
+    const listed = await store.listAudit(10);
+    expect(listed.map((r) => [r.detail, r.count])).toEqual([['bad password', 1], ['throttled', 7]]);
+    expect(await store.countAudit(AT, 60_000)).toEqual([{ bucket: AT, event: 'login', outcome: 'failed', count: 8 }]);
+    expect(await store.purgeAudit(AT + 1, 10)).toBe(1);
+    expect((await store.listAudit(10)).map((r) => r.detail)).toEqual(['bad password']);
   });
 
   it('appends audit rows, lists the newest first and counts them by bucket, event and outcome', async () => {
@@ -253,8 +306,8 @@ describe(`store contract (${TEST_STORE})`, () => {
     await store.appendAudit({ ...row, at: AT + 61_000, event: 'login', outcome: 'ok', cid: null, detail: null });
     const listed = await store.listAudit(2);
     expect(listed).toEqual([
-      { id: listed[0]!.id, ...row, at: AT + 61_000, event: 'login', outcome: 'ok', cid: null, detail: null },
-      { id: listed[1]!.id, ...row, at: AT + 1, event: 'login', outcome: 'failed' },
+      { id: listed[0]!.id, ...row, at: AT + 61_000, event: 'login', outcome: 'ok', cid: null, detail: null, count: 1 },
+      { id: listed[1]!.id, ...row, at: AT + 1, event: 'login', outcome: 'failed', count: 1 },
     ]);
     expect(listed[0]!.id).toBeGreaterThan(listed[1]!.id);
     expect(await store.countAudit(AT, 60_000)).toEqual([

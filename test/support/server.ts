@@ -51,6 +51,8 @@ export async function startTestServer(
       DUALGATE_PURGE_INTERVAL: '0',
       // Suites log in far more than 20 times a minute from 127.0.0.1; the throttle has its own tests.
       DUALGATE_LOGIN_RATE: '0',
+      // Beside a SQLite file it lands in `dir` anyway; on PostgreSQL it would land in the working directory.
+      DUALGATE_INITIAL_PASSWORD_FILE: join(dir, 'initial-admin-password'),
       ...settings,
     },
   );

@@ -19,6 +19,9 @@ export const TEST_STORE: TestStoreKind =
 /** `it` where the test's store is SQLite (a test of SQLite's own files or locks), `it.skip` elsewhere. */
 export const itOnSqlite: jest.It = TEST_STORE === 'sqlite' ? it : it.skip;
 
+/** PostgreSQL databases made for a directory, and how many test servers use each. */
+const sharedDatabases = new Map<string, { url: string; users: number }>();
+
 export interface TestDatabase {
   /** The DUALGATE_DB value: a file in a fresh directory, or the URL of a fresh PostgreSQL database. */
   db: string;
@@ -29,8 +32,21 @@ export interface TestDatabase {
 /** A fresh, empty database of the project's store (SQLite: `name` in `dir`, a fresh directory by default). */
 export async function testDatabase(options: { dir?: string; name?: string } = {}): Promise<TestDatabase> {
   if (TEST_STORE === 'postgres') {
-    const url = await createTestDatabase();
-    return { db: url, remove: () => dropTestDatabase(url) };
+    // Servers started on one `dir` share one database, as they would share its SQLite file: the database is
+    // dropped when the last of them is done with it.
+    const key = options.dir && `${options.dir}\n${options.name ?? ''}`;
+    const shared = key ? sharedDatabases.get(key) : undefined;
+    const entry = shared ?? { url: await createTestDatabase(), users: 0 };
+    if (key && !shared) sharedDatabases.set(key, entry);
+    entry.users++;
+    return {
+      db: entry.url,
+      remove: async () => {
+        if (--entry.users > 0) return;
+        if (key) sharedDatabases.delete(key);
+        await dropTestDatabase(entry.url);
+      },
+    };
   }
   const dir = options.dir ?? tempDir();
   return {

@@ -41,6 +41,8 @@ const MIGRATION_LOCK = 0x6475_616c_6761_7465n;
 
 /** How much longer than the lock wait a call waits for a server that says nothing. */
 const SILENCE_MARGIN_MS = 100;
+/** The least time a new connection is given. */
+const MIN_CONNECT_MS = 1000;
 
 /** `bigint` (epoch milliseconds, ids, counts) read as a JavaScript number: every value dualgate writes fits in 2^53. */
 const INT8_OID = 20;
@@ -57,7 +59,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Postg
   const pool = new Pool({
     connectionString: options.url,
     max: options.pool,
-    connectionTimeoutMillis: lockWaitMs + SILENCE_MARGIN_MS,
+    // A new connection (TCP, TLS, SCRAM) takes a while even when all is well: a second at least.
+    connectionTimeoutMillis: Math.max(lockWaitMs, MIN_CONNECT_MS) + SILENCE_MARGIN_MS,
     query_timeout: lockWaitMs + SILENCE_MARGIN_MS,
     options: `-c lock_timeout=${lockWaitMs}`,
     idleTimeoutMillis: 30_000,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { addressList } from './core/throttle';
+import { parseStoreLocation, redactStoreLocation, type StoreLocation } from './store/location';
 
 /**
  * Every setting, declared once in `SETTINGS` below: its name, its parser (type and bounds), its default and
@@ -81,7 +82,28 @@ const setting = <P extends z.ZodType<unknown, string>, const F extends string, c
 export const SETTINGS = {
   HOST: setting({ field: 'host', parse: host, default: '127.0.0.1', meaning: 'address to listen on' }),
   PORT: setting({ field: 'port', parse: whole(0, 65535), default: '8080', meaning: 'port (`0` picks a free one; the listening line names it)' }),
-  DUALGATE_DB: setting({ field: 'dbPath', parse: z.string().trim().min(1, 'expected a file path'), default: './var/dualgate.db', meaning: 'the SQLite file (its directory is created)' }),
+  DUALGATE_DB: setting({
+    field: 'dbPath',
+    parse: z
+      .string()
+      .trim()
+      .min(1, 'expected a file path or a postgres:// URL')
+      .superRefine((v, ctx) => {
+        const refusal = parseStoreLocation(v, 1).refusal;
+        if (refusal) ctx.addIssue({ code: 'custom', message: refusal });
+      }),
+    default: './var/dualgate.db',
+    meaning:
+      "the store: a SQLite file (its directory is created), or a `postgres://` / `postgresql://` URL (libpq's form: user, password, host, port, database, `sslmode`...); anything else is refused",
+  }),
+  DUALGATE_DB_POOL: setting({ field: 'dbPool', parse: whole(1, 1000), default: '10', meaning: 'connections each process keeps to PostgreSQL (1–1000)' }),
+  DUALGATE_INITIAL_PASSWORD_FILE: setting({
+    field: 'initialPasswordFile',
+    parse: z.string().trim().min(1, 'expected a file path'),
+    shown: 'beside the database',
+    meaning:
+      "where the first admin's password is written; with PostgreSQL by default `./initial-admin-password` in the working directory of the node that created the account",
+  }),
   DUALGATE_JWT_SECRET: setting({
     field: 'jwtSecret',
     parse: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'expected at least 32 bytes'),
@@ -126,7 +148,13 @@ export const SETTINGS = {
     default: 'NORMAL',
     meaning: 'SQLite `synchronous`: `NORMAL` survives a process crash, `FULL` also a power loss',
   }),
-  DUALGATE_BUSY_TIMEOUT_MS: setting({ field: 'busyTimeoutMs', parse: whole(0, 600_000), default: '5000', meaning: "how long a write waits for another process's lock before the request fails" }),
+  DUALGATE_BUSY_TIMEOUT_MS: setting({
+    field: 'busyTimeoutMs',
+    parse: whole(0, 600_000),
+    default: '5000',
+    meaning:
+      "how long a write waits for another process's lock before the request fails; on PostgreSQL also how long a call waits for an answer (plus 100 ms; a new connection gets at least a second)",
+  }),
   DUALGATE_METRICS: setting({ field: 'metrics', parse: flag, default: 'false', meaning: 'serve Prometheus metrics at `GET /metrics` on the public port' }),
   DUALGATE_METRICS_PORT: setting({
     field: 'metricsPort',
@@ -149,8 +177,11 @@ type ValueOf<K extends SettingKey> = z.output<Table[K]['parse']> | (Table[K]['de
 type Section<S extends string> = { [K in SettingKey as Table[K]['field'] extends `${S}.${infer N}` ? N : never]: ValueOf<K> };
 type TopLevel = { [K in SettingKey as Table[K]['field'] extends `${string}.${string}` ? never : Table[K]['field']]: ValueOf<K> };
 
-/** Every setting, parsed. `metrics` is also on when DUALGATE_METRICS_PORT is set. */
-export type Config = TopLevel & { xweb: Section<'xweb'> };
+/**
+ * Every setting, parsed. `metrics` is also on when DUALGATE_METRICS_PORT is set. `dbPath` is DUALGATE_DB as
+ * given (a PostgreSQL URL may hold a password: never log it), `store` which store it names and where.
+ */
+export type Config = TopLevel & { xweb: Section<'xweb'>; store: StoreLocation };
 
 /** What each door is given: its own settings and nothing else. */
 export interface DoorSettings {
@@ -221,7 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 
 /** The settings parsed from their raw values, defaults filled in, in the table's order. */
 export function configFrom(raw: Readonly<Record<string, string>>): Config {
-  const config: Record<string, unknown> = { xweb: {} };
+  const config: Record<string, unknown> = { xweb: {}, store: undefined };
   for (const key of SETTING_KEYS) {
     const row: Setting<z.ZodType<unknown, string>, string> = SETTINGS[key];
     const given = raw[key];
@@ -230,7 +261,9 @@ export function configFrom(raw: Readonly<Record<string, string>>): Config {
     if (value !== undefined) {
       const result = row.parse.safeParse(value);
       if (!result.success) {
-        const shown = row.secret || given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+        // A database URL is shown with its password masked.
+        const value = key === 'DUALGATE_DB' && given !== undefined ? redactStoreLocation(given) : given;
+        const shown = row.secret || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
         throw new ConfigError(`invalid setting ${key}: ${result.error.issues[0]!.message}${shown}`);
       }
       parsed = result.data;
@@ -243,5 +276,6 @@ export function configFrom(raw: Readonly<Record<string, string>>): Config {
     throw new ConfigError(`invalid setting DUALGATE_HEADERS_TIMEOUT_MS: expected at most DUALGATE_REQUEST_TIMEOUT_MS (${c.requestTimeoutMs}) (got "${c.headersTimeoutMs}")`);
   }
   c.metrics ||= c.metricsPort !== undefined;
+  c.store = parseStoreLocation(c.dbPath, c.dbPool).location!;
   return c;
 }

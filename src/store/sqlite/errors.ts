@@ -17,7 +17,7 @@ export const FAULT_REASONS: Record<string, string> = {
 export function translate(err: unknown, context?: string): Error {
   if (err instanceof StoreFault || err instanceof UniqueViolation) return err;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
+  if (typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
     const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec((err as Error).message)?.[1] ?? 'value';
     return new UniqueViolation(column);
   }

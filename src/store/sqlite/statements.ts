@@ -4,6 +4,7 @@ import type {
   LoginAttempt,
   Reservation,
   SessionRow,
+  StoreWrite,
   TokenRow,
 } from '../types';
 import { Refused } from './errors';
@@ -197,11 +198,12 @@ export type Statements = ReturnType<typeof prepareStatements>;
 
 /** Several statements that stand or fall together; made once (inside a batch they run as savepoints). */
 export function prepareTransactions(db: Database.Database, sql: Statements) {
+  const createSession = db.transaction((session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>) => {
+    sql.insertSession.run(session);
+    sql.insertToken.run(token.hash, session.id, token.kind, token.createdAt, null);
+  });
   return {
-    createSession: db.transaction((session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>) => {
-      sql.insertSession.run(session);
-      sql.insertToken.run(token.hash, session.id, token.kind, token.createdAt, null);
-    }),
+    createSession,
     rotateToken: db.transaction(
       (previousHash: Buffer, next: Omit<TokenRow, 'retiredAt'>, retireAt: number, touch: { lastSeenAt: number; idleExpiresAt: number }) => {
         if (sql.touchLiveSession.run(touch.lastSeenAt, touch.idleExpiresAt, next.sessionId).changes === 0) return false;
@@ -210,6 +212,14 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
         return true;
       },
     ),
+    unitOfWork: db.transaction((writes: readonly StoreWrite[]) => {
+      for (const w of writes) {
+        if (w.write === 'createSession') createSession(w.session, w.token);
+        else if (w.write === 'revokeAccountSessions') sql.revokeAccountSessions.all({ at: w.at, reason: w.reason, accountId: w.accountId, aliveAt: w.aliveAt ?? null });
+        else if (w.write === 'deleteAccount') sql.deleteAccount.run(w.id);
+        else sql.insertAudit.run(w.row);
+      }
+    }),
     reserveLoginAttempt: db.transaction((attempt: LoginAttempt, now: number, limits: LockoutLimits): Reservation => {
       const lockUntil = now + limits.windowMs;
       const key = { usernameKey: attempt.usernameKey, clientIp: attempt.clientIp, now, addressThreshold: limits.addressThreshold };

@@ -19,6 +19,7 @@ import type {
   SessionRow,
   Store,
   StoredAuditRow,
+  StoreWrite,
   TokenKind,
   TokenRow,
 } from '../types';
@@ -49,6 +50,10 @@ export class SqliteStore implements Store {
     this.atomic = prepareTransactions(db, this.sql);
   }
 
+
+  atomically(writes: readonly StoreWrite[]): Promise<void> {
+    return this.commits.write(() => this.atomic.unitOfWork(writes));
+  }
 
   createAccount(account: NewAccount, now: number): Promise<AccountRow> {
     return this.commits.write(() =>

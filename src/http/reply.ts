@@ -3,6 +3,9 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const XML_TYPE = 'text/xml; charset=utf-8';
 
+/** On every answer that carries or concerns a token, a session or an account: no cache may keep it. */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
 export function setHeaders(res: ServerResponse, headers: OutgoingHttpHeaders): void {
   for (const name of Object.keys(headers)) {
     const value = headers[name];

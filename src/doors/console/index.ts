@@ -3,6 +3,7 @@ import type { DoorSettings } from '../../config';
 import { Forbidden, type Core } from '../../core';
 import { cookieScopeOf } from '../../http/client';
 import { requestContext } from '../../http/context';
+import { NO_STORE, setHeaders } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
 import { consoleOperations, type ConsoleOperation } from './api';
 import { ConsoleAssets } from './assets';
@@ -51,7 +52,7 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
       const operation = operations.find((op) => op.method === req.method || (op.method === 'GET' && req.method === 'HEAD'));
       if (operation) return answer(core, operation, req, res);
       requestContext(req, res, CONSOLE_DOOR);
-      res.set('Cache-Control', 'no-store');
+      setHeaders(res, NO_STORE);
       const allowed = operations.map((op) => op.method).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
       res.set('Allow', allowed.join(', '));
       sendError(res, new RequestError('MethodNotAllowed', `${API}${path} takes ${allowed.join(', ')}`));
@@ -59,7 +60,7 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
   }
   router.all(`${API}/*rest`, (req, res) => {
     requestContext(req, res, CONSOLE_DOOR);
-    res.set('Cache-Control', 'no-store');
+    setHeaders(res, NO_STORE);
     sendError(res, new RequestError('UnknownOperation', 'No such console API call'));
   });
 
@@ -87,7 +88,7 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
 /** Every API call: authenticate (admin operations), check CSRF (admin operations that change something), run, answer. */
 async function answer(core: Core, operation: ConsoleOperation, req: Request, res: Response): Promise<void> {
   res.locals.operation = operation.name;
-  res.set('Cache-Control', 'no-store');
+  setHeaders(res, NO_STORE);
   const base = requestContext(req, res, CONSOLE_DOOR);
   const token = sessionCookie(req);
   try {

@@ -6,7 +6,7 @@ import { cookieScopeOf } from '../../http/client';
 import { requestContext } from '../../http/context';
 import { exchangeOf } from '../../http/exchange';
 import type { DoorRoutes } from '../../http/front';
-import { replyJson } from '../../http/reply';
+import { NO_STORE, replyJson, setHeaders } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
 import { CookieWriter, readCookies } from './cookies';
 import { newXsrfValue, requireXsrfPair, XSRF_HEADER } from './csrf';
@@ -38,7 +38,7 @@ export function crafterDoor(config: DoorSettings['crafter'], core: Core): DoorRo
 
 /** Marks the request as this door's, and keeps every answer out of caches: each sets a token or describes a session. */
 function begin(req: IncomingMessage, res: ServerResponse): RequestContext {
-  res.setHeader('Cache-Control', 'no-store');
+  setHeaders(res, NO_STORE);
   return requestContext(req, res, DOOR);
 }
 

@@ -2,11 +2,11 @@ import { Router } from 'express';
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { withHeaders, type DoorRoutes } from '../../http/front';
+import { NO_STORE } from '../../http/reply';
 import { soapEndpoint } from '../../http/soap/endpoint';
 import { xwebJsonRoutes } from './json';
 import { xwebSoapDoor } from './soap';
 
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
  * The netFORUM xWeb door: Authenticate, WebLogin, WebValidate and WebLogout over SOAP

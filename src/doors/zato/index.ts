@@ -2,12 +2,12 @@ import { Router } from 'express';
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { withHeaders, type DoorRoutes } from '../../http/front';
+import { NO_STORE } from '../../http/reply';
 import { wsdlResponder } from '../../http/soap/endpoint';
 import { zatoJson } from './json';
 import { SOAP_PATH, WSDL_FILE, zatoSoap } from './soap';
 
 const DOOR = 'zato';
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
  * The Zato door: the `zato.security.jwt.*` services of `services.ts` over SOAP 1.1 (`POST /zato/soap`, WSDL at

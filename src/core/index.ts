@@ -56,4 +56,5 @@ export async function createCore(rawStore: Store, settings: CoreSettings, clock:
 export * from './errors';
 export type { RequestContext } from './context';
 export type { Account } from './accounts';
+export type { AuditQuery } from '../store/types';
 export type { Issued, LiveSession, LoginOptions } from './sessions';

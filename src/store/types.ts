@@ -63,6 +63,8 @@ export interface RevokedByToken {
 
 export interface SessionFilter {
   username?: string;
+  /** Only sessions whose username contains this text, ignoring case (an operator's search). */
+  usernamePart?: string;
   door?: string;
   /** Only sessions alive at this time. */
   aliveAt?: number;
@@ -83,6 +85,24 @@ export interface AuditRow {
 
 export interface StoredAuditRow extends AuditRow {
   id: number;
+}
+
+/** Which audit rows to read; each field given narrows the rows, an absent one does not. */
+export interface AuditQuery {
+  /** Rows whose username contains this text, ignoring case. */
+  usernamePart?: string;
+  event?: string;
+  outcome?: string;
+  /** Rows at or after this time. */
+  from?: number;
+  /** Rows before this time. */
+  to?: number;
+}
+
+/** A page of audit rows, newest (highest id) first: `beforeId` continues where the previous page ended. */
+export interface AuditPage extends AuditQuery {
+  beforeId?: number;
+  limit: number;
 }
 
 /** How many audit rows one event and outcome had in one time bucket. */
@@ -153,6 +173,10 @@ export interface Store {
 
   appendAudit(row: AuditRow): Promise<void>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
+  /** The rows `page` asks for, newest first. */
+  findAudit(page: AuditPage): Promise<StoredAuditRow[]>;
+  /** How many rows `query` matches. */
+  countAuditMatching(query: AuditQuery): Promise<number>;
   /** Audit rows from `since` on, counted by `bucketMs`-long bucket, event and outcome; oldest bucket first. */
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]>;
 

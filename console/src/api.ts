@@ -63,6 +63,23 @@ export interface AuditRow {
   detail: string | null;
 }
 
+/** The audit log's filter: part of a user name, an event, an outcome, a time range (epoch ms, `to` excluded). */
+export interface AuditFilter {
+  user?: string;
+  event?: string;
+  outcome?: string;
+  from?: number;
+  to?: number;
+}
+
+export interface AuditPage {
+  now: number;
+  total: number;
+  rows: AuditRow[];
+  /** `before` of the next (older) page; null on the last page. */
+  next: number | null;
+}
+
 /** An error answer: `code` is the server's error code, `field` the field at fault for a 400. */
 export class ApiError extends Error {
   constructor(
@@ -141,5 +158,7 @@ export const api = {
   unlock: (id: number) => call<{ account: Account }>('POST', `/accounts/${id}/unlock`),
   resetPassword: (id: number, password: string) => call<object>('POST', `/accounts/${id}/password`, { password }),
   activity: (hours: number) => call<Activity>('GET', `/activity${q({ hours })}`),
-  audit: (limit = 100) => call<{ rows: AuditRow[] }>('GET', `/audit${q({ limit })}`),
+  audit: (page: AuditFilter & { before?: number; limit: number }) => call<AuditPage>('GET', `/audit${q({ ...page })}`),
+  /** The export is a plain link the browser downloads (a GET: the cookie is all it needs). */
+  auditExportUrl: (filter: AuditFilter) => `/console/api/audit.csv${q({ ...filter })}`,
 };

@@ -532,6 +532,8 @@ describe('operator console API', () => {
       // The same filters as the list.
       const one = await exportCsv('?user=bulk1234');
       expect(one.text.split('\r\n').slice(1, -1).map((line) => line.split(',')[4])).toEqual(['bulk1234']);
+      const head = await fetch(`${server.url}/console/api/audit.csv`, { method: 'HEAD', headers: { cookie: `dualgate_console=${admin.cookie}` } });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/csv; charset=utf-8', '']);
       const none = await exportCsv('?event=lockout');
       expect(none.text).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail\r\n');
     });

@@ -106,7 +106,9 @@ async function answer(core: Core, operation: ConsoleOperation, req: Request, res
     for (const line of result.setCookies ?? []) res.append('Set-Cookie', line);
     if (result.download) {
       res.status(result.status ?? 200).type(result.download.type).attachment(result.download.filename);
-      await result.download.write(res);
+      // HEAD: the headers alone, without reading the rows.
+      if (req.method === 'HEAD') res.end();
+      else await result.download.write(res);
       return;
     }
     res.status(result.status ?? 200).json(result.body);

@@ -200,7 +200,6 @@ const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
 
 const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));
 
-/** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 /** The conditions of an `AuditQuery`, each a no-op when its parameter is null. */
 const AUDIT_MATCHES = `(@usernamePart IS NULL OR instr(lower(username), lower(@usernamePart)) > 0)
   AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome)
@@ -214,6 +213,7 @@ const auditParams = (q: AuditQuery) => ({
   to: q.to ?? null,
 });
 
+/** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
   username: 'username',
   name: 'name',

@@ -532,6 +532,15 @@ describe('operator console API', () => {
       // The same filters as the list.
       const one = await exportCsv('?user=bulk1234');
       expect(one.text.split('\r\n').slice(1, -1).map((line) => line.split(',')[4])).toEqual(['bulk1234']);
+      // A client that goes away after the first bytes: the export stops, and the server goes on answering.
+      const abort = new AbortController();
+      const partial = await fetch(`${server.url}/console/api/audit.csv`, { headers: { cookie: `dualgate_console=${admin.cookie}` }, signal: abort.signal });
+      const reader = partial.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      abort.abort();
+      await expect(reader.read()).rejects.toThrow();
+      expect((await exportCsv('?user=bulk1234')).status).toBe(200);
+
       const head = await fetch(`${server.url}/console/api/audit.csv`, { method: 'HEAD', headers: { cookie: `dualgate_console=${admin.cookie}` } });
       expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/csv; charset=utf-8', '']);
       const none = await exportCsv('?event=lockout');
@@ -554,8 +563,10 @@ describe('operator console API', () => {
       // Nothing from another site: every file the page loads is served here.
       for (const ref of references) expect(ref).toMatch(/^(\/console\/|#)/);
       for (const ref of references.filter((r) => r.startsWith('/console/'))) {
-        expect((await fetch(server.url + ref)).status).toBe(200);
+        // The page's files are public; the one API link (the audit export) needs a console session.
+        expect([ref, (await fetch(server.url + ref)).status]).toEqual([ref, ref.startsWith('/console/api/') ? 401 : 200]);
       }
+      expect(references.filter((r) => r.startsWith('/console/api/'))).toEqual(['/console/api/audit.csv']);
       const script = await fetch(`${server.url}/console/app.js`);
       expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const imports = [...(await script.text()).matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]!);

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Request, Response } from 'express';
 import type { Config } from '../../config';
@@ -186,19 +185,18 @@ const AUDIT_CSV_COLUMNS = [
 
 /**
  * Writes every audit row `query` matches to `to` as CSV (RFC 4180, UTC times in ISO 8601), a batch at a
- * time, waiting whenever the client reads slower than the store answers. A cell that a spreadsheet would
- * take as a formula (a username such as `=HYPERLINK(...)` typed at a log-in) starts with a quote.
+ * time: the pipeline reads the next batch only as fast as the client takes the file, and stops reading when
+ * the client goes away. A cell that a spreadsheet would take as a formula (a username such as
+ * `=HYPERLINK(...)` typed at a log-in) starts with a quote.
  */
 async function writeAuditCsv(audit: Core['audit'], query: AuditQuery, to: Writable): Promise<void> {
-  const csv = stringify({ header: true, columns: AUDIT_CSV_COLUMNS, escape_formulas: true, record_delimiter: 'windows' });
-  csv.pipe(to);
-  for await (const rows of audit.every(query)) {
-    for (const row of rows) {
-      if (!csv.write({ ...row, time: new Date(row.at).toISOString() })) await once(csv, 'drain');
+  async function* records() {
+    for await (const rows of audit.every(query)) {
+      for (const row of rows) yield { ...row, time: new Date(row.at).toISOString() };
     }
   }
-  csv.end();
-  await finished(to);
+  const csv = stringify({ header: true, columns: AUDIT_CSV_COLUMNS, escape_formulas: true, record_delimiter: 'windows' });
+  await pipeline(Readable.from(records()), csv, to);
 }
 
 /** A row id query parameter (a page's cursor): a whole number from 1; undefined when absent. */

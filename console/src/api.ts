@@ -35,6 +35,8 @@ export interface Account {
   failedLogins: number;
   lockedUntil: number | null;
   locked: boolean;
+  /** Addresses locked out of the account by their own failed log-ins. */
+  lockedAddresses: { clientIp: string; lockedUntil: number }[];
   createdAt: number;
   updatedAt: number;
 }
@@ -61,6 +63,8 @@ export interface AuditRow {
   clientIp: string | null;
   outcome: string;
   detail: string | null;
+  /** How many events the row stands for: more than 1 for a tallied row (refusals repeated from one address). */
+  count: number;
 }
 
 /** The audit log's filter: part of a user name, an event, an outcome, a time range (epoch ms, `to` excluded). */
@@ -156,6 +160,7 @@ export const api = {
   deactivate: (id: number) => call<{ account: Account; ended: number }>('POST', `/accounts/${id}/deactivate`),
   activate: (id: number) => call<{ account: Account }>('POST', `/accounts/${id}/activate`),
   unlock: (id: number) => call<{ account: Account }>('POST', `/accounts/${id}/unlock`),
+  lock: (id: number) => call<{ account: Account; ended: number }>('POST', `/accounts/${id}/lock`),
   resetPassword: (id: number, password: string) => call<object>('POST', `/accounts/${id}/password`, { password }),
   activity: (hours: number) => call<Activity>('GET', `/activity${q({ hours })}`),
   audit: (page: AuditFilter & { before?: number; limit: number }) => call<AuditPage>('GET', `/audit${q({ ...page })}`),

@@ -282,7 +282,7 @@ describe('operator console API', () => {
       // `admin` is the account the server makes on an empty database.
       expect(answer.body.accounts.map((a: any) => a.username)).toEqual(['admin', 'root', 'carol']);
       expect(Object.keys(answer.body.accounts[2]).sort()).toEqual(
-        ['createdAt', 'email', 'failedLogins', 'firstName', 'id', 'isActive', 'lastName', 'locked', 'lockedUntil', 'name', 'role', 'ttl', 'updatedAt', 'username'].sort(),
+        ['createdAt', 'email', 'failedLogins', 'firstName', 'id', 'isActive', 'lastName', 'locked', 'lockedAddresses', 'lockedUntil', 'name', 'role', 'ttl', 'updatedAt', 'username'].sort(),
       );
       expect(JSON.stringify(answer.body)).not.toMatch(/\$2[aby]\$|customerKey/);
       expect((await admin.call('GET', '/accounts?query=car')).body.accounts.map((a: any) => a.username)).toEqual(['carol']);
@@ -342,11 +342,13 @@ describe('operator console API', () => {
       for (let i = 0; i < 5; i++) expect(await canLogIn(CAROL.username, 'wrong')).toBe(false);
       expect(await canLogIn(CAROL.username, CAROL.password)).toBe(false);
       const carol = (await admin.call('GET', '/accounts')).body.accounts.find((a: any) => a.username === 'carol');
-      expect(carol).toMatchObject({ locked: true, failedLogins: 5, lockedUntil: server.clock.now() + 15 * 60_000 });
+      // Locked out from the address the failures came from; the account itself is not locked.
+      expect(carol).toMatchObject({ locked: false, failedLogins: 5, lockedAddresses: [{ clientIp: '127.0.0.1', lockedUntil: server.clock.now() + 15 * 60_000 }] });
 
       const answer = await admin.call('POST', `/accounts/${carol.id}/unlock`);
       expect(answer.status).toBe(200);
       expect(answer.body.account).toMatchObject({ locked: false, failedLogins: 0, lockedUntil: null });
+      expect((await admin.call('GET', '/accounts')).body.accounts.find((a: any) => a.username === 'carol').lockedAddresses).toEqual([]);
       expect(await canLogIn(CAROL.username, CAROL.password)).toBe(true);
       expect(await auditOf('account-unlock')).toEqual([expect.objectContaining({ username: 'carol', detail: 'by root' })]);
       expect((await admin.call('POST', '/accounts/999/unlock')).status).toBe(404);
@@ -512,19 +514,29 @@ describe('operator console API', () => {
         { cid: null, door: 'crafter', clientIp: '::1' },
         { event: 'login', outcome: 'failed', username: '=HYPERLINK("http://evil")', detail: 'unknown user, "quoted"' },
       );
+      // Refusals tallied into one row, as the core keeps repeated refusals from one address.
+      server.clock.set(start + 2 * 60_000);
+      for (let i = 0; i < 3; i++) {
+        await server.core.audit.tally({ cid: null, door: 'zato', clientIp: '127.0.0.3' }, { event: 'login', outcome: 'failed', detail: 'throttled' }, 'throttled 127.0.0.3');
+      }
 
       const all = await exportCsv('?outcome=failed');
       expect(all.status).toBe(200);
       expect(all.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-      expect(all.headers.get('content-disposition')).toBe('attachment; filename=dualgate-audit-2026-12-01T09-01-00Z.csv');
+      expect(all.headers.get('content-disposition')).toBe('attachment; filename=dualgate-audit-2026-12-01T09-02-00Z.csv');
       expect(all.headers.get('cache-control')).toBe('no-store');
       const lines = all.text.split('\r\n');
-      expect(lines[0]).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail');
-      expect(lines[1]).toMatch(/^\d+,2026-12-01T09:01:00\.000Z,login,failed,"'=HYPERLINK\(""http:\/\/evil""\)",crafter,::1,,,"unknown user, ""quoted"""$/);
+      expect(lines[0]).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail,count');
+      expect(lines[1]).toMatch(/^\d+,2026-12-01T09:02:00\.000Z,login,failed,,zato,127\.0\.0\.3,,,throttled,3$/);
+      expect(lines[2]).toMatch(/^\d+,2026-12-01T09:01:00\.000Z,login,failed,"'=HYPERLINK\(""http:\/\/evil""\)",crafter,::1,,,"unknown user, ""quoted""",1$/);
       expect(lines.at(-1)).toBe('');
-      const bulk = lines.slice(2, -1);
+      const bulk = lines.slice(3, -1);
       expect(bulk).toHaveLength(2345);
-      expect(bulk[0]).toMatch(/^\d+,2026-12-01T09:00:00\.000Z,login,failed,bulk\d+,xweb,127\.0\.0\.2,,K\d+,bad password$/);
+      expect(bulk[0]).toMatch(/^\d+,2026-12-01T09:00:00\.000Z,login,failed,bulk\d+,xweb,127\.0\.0\.2,,K\d+,bad password,1$/);
+      // The list shows the tallied row once, with its count.
+      const listed = await admin.call('GET', '/audit?outcome=failed&limit=2');
+      expect(listed.body.total).toBe(2345 + 2);
+      expect(listed.body.rows.map((r: any) => [r.detail, r.count])).toEqual([['throttled', 3], ['unknown user, "quoted"', 1]]);
       const ids = bulk.map((line) => Number(line.split(',')[0]));
       expect(ids).toEqual([...ids].sort((a, b) => b - a));
       expect(new Set(bulk.map((line) => line.split(',')[4])).size).toBe(2345);
@@ -544,7 +556,7 @@ describe('operator console API', () => {
       const head = await fetch(`${server.url}/console/api/audit.csv`, { method: 'HEAD', headers: { cookie: `dualgate_console=${admin.cookie}` } });
       expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/csv; charset=utf-8', '']);
       const none = await exportCsv('?event=lockout');
-      expect(none.text).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail\r\n');
+      expect(none.text).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail,count\r\n');
     });
   });
 

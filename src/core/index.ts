@@ -64,4 +64,5 @@ export * from './errors';
 export type { RequestContext } from './context';
 export type { Account } from './accounts';
 export type { AddressLock } from '../store/types';
+export type { AuditQuery } from '../store/types';
 export type { Issued, LiveSession, LoginOptions } from './sessions';

@@ -1,4 +1,4 @@
-import type { AccountChanges, AccountRow, Role, SessionRow } from '../types';
+import type { AccountChanges, AccountRow, AuditQuery, Role, SessionRow } from '../types';
 
 /**
  * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
@@ -64,6 +64,19 @@ export const TOKEN_SESSION_AT = 3;
 export const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
 
 export const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));
+
+/** The conditions of an `AuditQuery`, each a no-op when its parameter is null. */
+export const AUDIT_MATCHES = `(@usernamePart IS NULL OR instr(lower(username), lower(@usernamePart)) > 0)
+  AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome)
+  AND (@from IS NULL OR at >= @from) AND (@to IS NULL OR at < @to)`;
+
+export const auditParams = (q: AuditQuery) => ({
+  usernamePart: q.usernamePart ?? null,
+  event: q.event ?? null,
+  outcome: q.outcome ?? null,
+  from: q.from ?? null,
+  to: q.to ?? null,
+});
 
 /** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 export const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {

@@ -8,7 +8,7 @@ import type {
   TokenRow,
 } from '../types';
 import { Refused } from './errors';
-import { ACCOUNT_FIELDS, ACCOUNT_COLUMNS, SESSION_COLUMNS } from './rows';
+import { ACCOUNT_FIELDS, ACCOUNT_COLUMNS, AUDIT_MATCHES, SESSION_COLUMNS } from './rows';
 
 /** Every statement the store runs, prepared once when it opens (rows read as arrays: see rows.ts). */
 export function prepareStatements(db: Database.Database) {
@@ -134,6 +134,7 @@ export function prepareStatements(db: Database.Database) {
       .prepare(
         `SELECT ${SESSION_COLUMNS} FROM sessions s
          WHERE (@username IS NULL OR s.username = @username)
+           AND (@usernamePart IS NULL OR instr(lower(s.username), lower(@usernamePart)) > 0)
            AND (@door IS NULL OR s.door = @door)
            AND (@aliveAt IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > @aliveAt
                                      AND s.absolute_expires_at > @aliveAt))
@@ -180,6 +181,12 @@ export function prepareStatements(db: Database.Database) {
       `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail, count
        FROM audit ORDER BY id DESC LIMIT ?`,
     ),
+    findAudit: db.prepare(
+      `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail, count
+       FROM audit WHERE ${AUDIT_MATCHES} AND (@beforeId IS NULL OR id < @beforeId)
+       ORDER BY id DESC LIMIT @limit`,
+    ),
+    countAuditMatching: db.prepare(`SELECT count(*) AS n FROM audit WHERE ${AUDIT_MATCHES}`),
     countAudit: db.prepare(
       `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, sum(count) AS count
        FROM audit WHERE at >= @since

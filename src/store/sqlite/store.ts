@@ -9,6 +9,8 @@ import type {
   AccountRow,
   AddressLock,
   AuditCount,
+  AuditPage,
+  AuditQuery,
   AuditRow,
   LockoutLimits,
   LoginAttempt,
@@ -24,7 +26,7 @@ import type {
   TokenRow,
 } from '../types';
 import { FAULT_REASONS, Refused, translate } from './errors';
-import { type Columns, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, accountAt, sessionAt, accountOrNone, CHANGEABLE_COLUMNS, optional } from './rows';
+import { type Columns, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, accountAt, sessionAt, accountOrNone, CHANGEABLE_COLUMNS, optional, auditParams } from './rows';
 import { prepareStatements, prepareTransactions, type Statements } from './statements';
 
 /** The `Store` over one SQLite file: every call a unit of work, the units of one event-loop turn one commit. */
@@ -217,6 +219,7 @@ export class SqliteStore implements Store {
       (
         this.sql.listSessions.all({
           username: filter.username ?? null,
+          usernamePart: filter.usernamePart ?? null,
           door: filter.door ?? null,
           aliveAt: filter.aliveAt ?? null,
           limit: filter.limit ?? -1,
@@ -267,6 +270,15 @@ export class SqliteStore implements Store {
 
   listAudit(limit: number): Promise<StoredAuditRow[]> {
     return this.commits.read(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
+  }
+
+  findAudit(page: AuditPage): Promise<StoredAuditRow[]> {
+    const params = { ...auditParams(page), beforeId: page.beforeId ?? null, limit: page.limit };
+    return this.commits.read(() => this.sql.findAudit.all(params) as StoredAuditRow[]);
+  }
+
+  countAuditMatching(query: AuditQuery): Promise<number> {
+    return this.commits.read(() => (this.sql.countAuditMatching.get(auditParams(query)) as { n: number }).n);
   }
 
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {

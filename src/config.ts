@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 
 /**
@@ -43,6 +44,15 @@ export interface Config {
     wsAddressing: boolean;
   };
   crafterPrefix: string;
+  /**
+   * DUALGATE_PUBLIC_URL without a trailing slash: the scheme, host, port and path prefix every address we
+   * write starts with (a WSDL's soap:address, OpenAPI's servers, xWeb's faultactor), whatever `Host` says.
+   */
+  publicUrl?: string;
+  /** Its path prefix ('' without one): the proxy strips it, and cookie paths get it back. */
+  publicPath: string;
+  /** What the start should warn about (an unknown DUALGATE_* variable): one line each. */
+  warnings: string[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -72,6 +82,27 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
     .refine((v): v is T[number] => (values as readonly string[]).includes(v), `expected one of ${values.join(', ')}`);
 
 const DAY = 86_400;
+
+const PUBLIC_URL_EXPECTED = 'expected an http or https URL such as https://auth.example.com or https://example.com/dualgate';
+
+/** An absolute http(s) URL with no credentials, query or fragment; answered without its trailing slash. */
+const publicUrl = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: PUBLIC_URL_EXPECTED });
+      return z.NEVER;
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash || value.includes('?') || value.includes('#')) {
+      ctx.addIssue({ code: 'custom', message: PUBLIC_URL_EXPECTED });
+      return z.NEVER;
+    }
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  });
 
 /** The settings table: key, parser, default. README's settings table lists the same rows. */
 const settings = z.object({
@@ -122,10 +153,14 @@ const settings = z.object({
     .trim()
     .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'expected a path such as /studio')
     .default('/studio'),
+  DUALGATE_PUBLIC_URL: publicUrl.optional(),
 });
 
 export type SettingKey = keyof typeof settings.shape;
 export const SETTING_KEYS = Object.keys(settings.shape) as SettingKey[];
+
+/** DUALGATE_* variables that are not settings of the table but are read all the same. */
+const OTHER_KNOWN_VARIABLES = ['DUALGATE_CONFIG', 'DUALGATE_DEBUG'];
 
 /** Keys whose values are never echoed, even in an error line. */
 const SECRET_KEYS: ReadonlySet<string> = new Set(['DUALGATE_JWT_SECRET', 'DUALGATE_XWEB_KEY_OVERRIDE']);
@@ -135,8 +170,7 @@ function readConfigFile(path: string): Record<string, string> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: ${reason}`);
+    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: ${err instanceof SyntaxError ? 'not valid JSON' : unreadable(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: expected a JSON object of settings`);
@@ -152,6 +186,24 @@ function readConfigFile(path: string): Record<string, string> {
     values[key] = String(value);
   }
   return values;
+}
+
+/** Why a file could not be read, in words. */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory, not a file';
+  return `cannot be read (${code ?? (err as Error).message})`;
+}
+
+/** One line for each DUALGATE_* variable of the environment that nothing reads, with the known name nearest to it. */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = [...SETTING_KEYS.filter((key) => key.startsWith('DUALGATE_')), ...OTHER_KNOWN_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('DUALGATE_') && !known.includes(name))
+    .sort()
+    .map((name) => `unknown setting ${name} in the environment is ignored (did you mean ${closest(name, known)}?)`);
 }
 
 /** Express's `trust proxy` from the setting: off, on, a hop count, or the addresses trusted to forward. */
@@ -173,7 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0]);
     const shown = SECRET_KEYS.has(key) || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
-    throw new ConfigError(`invalid setting ${key}: ${issue.message}${shown}`);
+    const where = key in fromFile && overrides[key as SettingKey] === undefined && env[key] === undefined ? ` in ${env.DUALGATE_CONFIG}` : '';
+    throw new ConfigError(`invalid setting ${key}${where}: ${issue.message}${shown}`);
   }
   const s = result.data;
   if (s.DUALGATE_HEADERS_TIMEOUT_MS > s.DUALGATE_REQUEST_TIMEOUT_MS) {
@@ -215,5 +268,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       wsAddressing: s.DUALGATE_XWEB_WS_ADDRESSING,
     },
     crafterPrefix: s.DUALGATE_CRAFTER_PREFIX,
+    publicUrl: s.DUALGATE_PUBLIC_URL,
+    publicPath: s.DUALGATE_PUBLIC_URL === undefined ? '' : new URL(s.DUALGATE_PUBLIC_URL).pathname.replace(/\/+$/, ''),
+    warnings: unknownVariables(env),
   };
 }

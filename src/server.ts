@@ -10,6 +10,7 @@ import { createFront } from './http/front';
 import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
+import { exposedFileWarning } from './store/private-files';
 import { lowerThreadPoolPriority } from './thread-pool';
 
 /** The port could not be had; the message is the one line the CLI prints. */
@@ -46,6 +47,15 @@ export interface StartOptions {
   onAdminCreated?: (password: string) => void;
 }
 
+/**
+ * What a start warns about, once (by the one process, or the primary of `--workers`): unknown settings, and
+ * a database file other users may open.
+ */
+export function startWarnings(config: Config): string[] {
+  const exposed = exposedFileWarning(config.dbPath, 'the database');
+  return exposed === undefined ? config.warnings : [...config.warnings, exposed];
+}
+
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   // First, before anything else starts the thread pool: bcrypt there must never hold up the event loop.
@@ -55,6 +65,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const core = await openCore(config, options.clock ?? systemClock, true);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
+  if (!cluster.isWorker) for (const warning of startWarnings(config)) log.warn(warning);
 
   const metrics = config.metrics ? createMetrics(core) : undefined;
   const doors = buildDoors(config, core);
@@ -68,7 +79,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Slow clients: headers and the whole request must arrive in time, idle keep-alive sockets close. Node checks
   // the first two every `connectionsCheckingInterval` (30 s by default); at most 1 s here, so a late socket
   // is closed soon after its deadline rather than up to 30 s later.
-  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, createFront({ app, routes: doors.direct, log, metrics }));
+  const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, createFront({ app, routes: doors.direct, log, metrics, publicUrl: config.publicUrl }));
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = config.requestTimeoutMs;
   http.keepAliveTimeout = config.keepAliveTimeoutMs;

@@ -1,8 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exchangeOf } from './exchange';
 
-/** The scheme, host and port the client used, for addresses we hand back (a WSDL's soap:address). */
+/** A host name or address with an optional port, as `Host` carries it; anything else is never echoed. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::\d{1,5})?$/;
+
+/** The first value of a header a proxy may have appended to, if it is a host. */
+function hostFrom(header: string | string[] | undefined): string | undefined {
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
+  return first !== undefined && HOST.test(first) ? first : undefined;
+}
+
+/**
+ * The scheme, host, port and path prefix of the addresses we hand back (a WSDL's soap:address, OpenAPI's
+ * servers, xWeb's faultactor): DUALGATE_PUBLIC_URL when set; else as a trusted proxy forwarded the request
+ * (X-Forwarded-Host, X-Forwarded-Proto); else as the client reached us (`Host`).
+ */
 export function baseUrlOf(req: IncomingMessage, res: ServerResponse): string {
-  const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
-  return `${exchangeOf(res).protocol}://${host}`;
+  const exchange = exchangeOf(res);
+  if (exchange.publicUrl !== undefined) return exchange.publicUrl;
+  const host =
+    (exchange.viaProxy ? hostFrom(req.headers['x-forwarded-host']) : undefined) ??
+    hostFrom(req.headers.host) ??
+    `${req.socket.localFamily === 'IPv6' ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`;
+  return `${exchange.protocol}://${host}`;
 }

@@ -10,6 +10,10 @@ export interface Exchange {
   clientIp: string | null;
   /** How the client reached us: `https` directly over TLS, or as a trusted proxy says. */
   protocol: 'http' | 'https';
+  /** The request came from a trusted proxy (DUALGATE_TRUST_PROXY): its X-Forwarded-* headers count. */
+  viaProxy: boolean;
+  /** DUALGATE_PUBLIC_URL, when set: every address we write starts with it. */
+  publicUrl?: string;
   door?: string;
   operation?: string;
   outcome?: 'ok' | 'error';

@@ -45,6 +45,8 @@ export interface FrontOptions {
   log: Logger;
   /** When given, every request is counted. */
   metrics?: Metrics;
+  /** DUALGATE_PUBLIC_URL: the start of every address we write, whatever the request's headers say. */
+  publicUrl?: string;
 }
 
 type TrustFn = (address: string, hop: number) => boolean;
@@ -53,7 +55,7 @@ type TrustFn = (address: string, hop: number) => boolean;
  * The request listener: a cid, the hygiene headers and the request log line for every request, then the
  * direct route for its path, or Express.
  */
-export function createFront({ app, routes, log, metrics }: FrontOptions): RequestListener {
+export function createFront({ app, routes, log, metrics, publicUrl }: FrontOptions): RequestListener {
   const trust = app.get('trust proxy fn') as TrustFn;
   const byPath = new Map(routes.map((route) => [routeKey(route.path), route]));
   // The request line is built from a fixed list of fields, none of them a secret, so it skips the logger's
@@ -63,7 +65,8 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
 
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, trust) };
+    const viaProxy = trust(req.socket.remoteAddress ?? '', 0);
+    const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, viaProxy), viaProxy, publicUrl };
     (res as ServerResponse & { locals: Exchange }).locals = exchange;
     res.setHeader('X-Zato-CID', exchange.cid);
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -124,9 +127,9 @@ function routeKey(path: string): string {
 }
 
 /** As Express's `req.protocol`: the connection's, or a trusted proxy's first X-Forwarded-Proto. */
-function protocolOf(req: IncomingMessage, trust: TrustFn): 'http' | 'https' {
+function protocolOf(req: IncomingMessage, viaProxy: boolean): 'http' | 'https' {
   const own = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  if (!trust(req.socket.remoteAddress ?? '', 0)) return own;
+  if (!viaProxy) return own;
   const header = req.headers['x-forwarded-proto'];
   const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
   return first === 'https' || first === 'http' ? first : own;

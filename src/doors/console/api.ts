@@ -198,7 +198,7 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
         await endConsoleSession(call.token, call.ctx, undefined, false);
         return {
           body: operatorView({ account: issued.account, sessionId: issued.session.id, token: issued.token }),
-          setCookies: [sessionCookieLine(issued.token, call.secure)],
+          setCookies: [sessionCookieLine(issued.token, call.secure, config.publicPath)],
         };
       },
     },
@@ -209,7 +209,7 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       access: 'public',
       async run(call) {
         await endConsoleSession(call.token, call.ctx, call.req.get(CSRF_HEADER), true);
-        return { body: {}, setCookies: [expiredCookieLine(call.secure)] };
+        return { body: {}, setCookies: [expiredCookieLine(call.secure, config.publicPath)] };
       },
     },
     {

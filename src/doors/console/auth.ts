@@ -23,16 +23,17 @@ export function sessionCookie(req: Request): string | undefined {
  * The session cookie: out of reach of page scripts, never sent with a request another site starts, and only
  * under /console; `Secure` when the request came over HTTPS (directly or through a trusted proxy).
  */
-export function sessionCookieLine(token: string, secure: boolean): string {
-  return serialize(SESSION_COOKIE, token, cookieOptions(secure));
+export function sessionCookieLine(token: string, secure: boolean, publicPath = ''): string {
+  return serialize(SESSION_COOKIE, token, cookieOptions(secure, publicPath));
 }
 
-export function expiredCookieLine(secure: boolean): string {
-  return serialize(SESSION_COOKIE, '', { ...cookieOptions(secure), maxAge: 0 });
+export function expiredCookieLine(secure: boolean, publicPath = ''): string {
+  return serialize(SESSION_COOKIE, '', { ...cookieOptions(secure, publicPath), maxAge: 0 });
 }
 
-function cookieOptions(secure: boolean): SerializeOptions {
-  return { path: CONSOLE_PATH, httpOnly: true, sameSite: 'strict', secure };
+/** `publicPath`: DUALGATE_PUBLIC_URL's path prefix, which the browser sees in front of /console. */
+function cookieOptions(secure: boolean, publicPath: string): SerializeOptions {
+  return { path: publicPath + CONSOLE_PATH, httpOnly: true, sameSite: 'strict', secure };
 }
 
 /**

@@ -48,7 +48,7 @@ export function consoleDoor(config: Config, core: Core): Router {
   for (const [path, operations] of byPath) {
     router.all(`${API}${path}`, (req, res) => {
       const operation = operations.find((op) => op.method === req.method || (op.method === 'GET' && req.method === 'HEAD'));
-      if (operation) return answer(core, operation, req, res);
+      if (operation) return answer(core, operation, req, res, config.publicPath);
       requestContext(req, res, CONSOLE_DOOR);
       res.set('Cache-Control', 'no-store');
       const allowed = operations.map((op) => op.method).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
@@ -84,7 +84,7 @@ export function consoleDoor(config: Config, core: Core): Router {
 }
 
 /** Every API call: authenticate (admin operations), check CSRF (admin operations that change something), run, answer. */
-async function answer(core: Core, operation: ConsoleOperation, req: Request, res: Response): Promise<void> {
+async function answer(core: Core, operation: ConsoleOperation, req: Request, res: Response, publicPath: string): Promise<void> {
   res.locals.operation = operation.name;
   res.set('Cache-Control', 'no-store');
   const base = requestContext(req, res, CONSOLE_DOOR);
@@ -97,7 +97,7 @@ async function answer(core: Core, operation: ConsoleOperation, req: Request, res
       } catch (err) {
         // A cookie that no longer opens the console is dropped, so the browser stops sending it.
         const refused = err instanceof Forbidden || (err instanceof RequestError && err.code === 'Unauthenticated');
-        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(req.secure));
+        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(req.secure, publicPath));
         throw err;
       }
       if (operation.method !== 'GET') requireCsrf(operator.token, req.get(CSRF_HEADER));

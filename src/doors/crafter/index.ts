@@ -22,7 +22,8 @@ const XSRF_HEADER_NAME = XSRF_HEADER.toLowerCase();
  */
 export function crafterDoor(config: Config, core: Core): DoorRoutes {
   const base = `${config.crafterPrefix}/api/1/services/api/1/security`;
-  const cookies = new CookieWriter(config.crafterPrefix);
+  // Behind a proxy that strips DUALGATE_PUBLIC_URL's path prefix, the browser sees the door under that prefix.
+  const cookies = new CookieWriter(config.publicPath + config.crafterPrefix);
   const direct = studioOperations(core, config, cookies).map((operation) => ({
     path: `${base}/${operation.file}`,
     handle: (req: IncomingMessage, res: ServerResponse) => answer(operation, cookies, req, res),

@@ -9,8 +9,14 @@ import { docsBlock, nginxConfig, selfSignedCertificate } from './docs-config';
 const ROOT = join(__dirname, '..', '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** What a shell started for the test may inherit: a PATH with node and npm, and npm's own settings. */
+/** For dualgate: a PATH with node, fast bcrypt, and nothing else that could steer it. */
 const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, DUALGATE_BCRYPT_COST: '4' });
+
+/** For npm: this environment (its registry, proxy and certificate settings) without any DUALGATE_* variable. */
+const npmEnv = (): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DUALGATE_'))),
+  DUALGATE_BCRYPT_COST: '4',
+});
 
 const closed = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -30,13 +36,13 @@ describe('the release tarball', () => {
     dir = tempDir();
     prefix = join(dir, 'opt', 'dualgate', 'current');
     // `npm test` has built dist/ already; npm pack's own build (prepare) would rewrite it under the other suites' feet.
-    const packed = await runProcess('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], baseEnv(), { cwd: ROOT });
+    const packed = await runProcess('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], npmEnv(), { cwd: ROOT });
     expect(packed.code).toBe(0);
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     tarball = join(dir, info!.filename);
     files = info!.files.map((f) => f.path);
     // npm's own install, as the docs show it, into a prefix of its own (npm builds better-sqlite3 here).
-    const installed = await runProcess('npm', ['install', '-g', '--prefix', prefix, tarball], baseEnv(), { cwd: dir });
+    const installed = await runProcess('npm', ['install', '-g', '--prefix', prefix, tarball], npmEnv(), { cwd: dir });
     if (installed.code !== 0) throw new Error(`npm install -g failed: ${installed.stderr}`);
   }, 600_000);
   let files: string[];
@@ -135,7 +141,7 @@ describe("the README's start command", () => {
     try {
       const npm = spawn('npm', ['start'], {
         cwd: ROOT,
-        env: { ...baseEnv(), DUALGATE_DB: join(dir, 'dualgate.db'), PORT: '0' },
+        env: { ...npmEnv(), DUALGATE_DB: join(dir, 'dualgate.db'), PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

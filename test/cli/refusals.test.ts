@@ -1,9 +1,20 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Crafter } from '../cross-door/doors';
 import { CLI, cliEnv, runCli, runProcess } from '../support/process';
 import { startTestServer, tempDir, type TestServer } from '../support/server';
 import { runOnTerminal } from '../support/terminal';
+
+/** Temporary directories of this file, removed after its tests. */
+const scratchDirs: string[] = [];
+const scratch = (): string => {
+  const dir = tempDir();
+  scratchDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -31,7 +42,7 @@ describe('a CLI run away from the server\'s database', () => {
   ];
 
   it.each(commands.map((args) => [args.join(' '), args]))('`%s` refuses in one line naming the path and the setting, and creates nothing', async (_name, args) => {
-    const cwd = tempDir();
+    const cwd = scratch();
     const result = await runIn(cwd, args as string[], 'pw\n');
     expect(result).toEqual({
       code: 1,
@@ -42,7 +53,7 @@ describe('a CLI run away from the server\'s database', () => {
   });
 
   it('`init` creates the configured database with its first admin, as a first serve does; then the commands work on it', async () => {
-    const cwd = tempDir();
+    const cwd = scratch();
     const created = await runIn(cwd, ['init']);
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(
@@ -81,7 +92,7 @@ describe('the command line', () => {
     [['serve', '--port', 'abc'], "dualgate: option '--port <n>' argument 'abc' is invalid. expected a whole number from 0 to 65535"],
     [['session', 'list', '--user'], "dualgate: option '--user <username>' argument missing"],
   ])('%j is one line starting dualgate:', async (args, line) => {
-    expect(await runCli(args, { DUALGATE_DB: join(tempDir(), 'never.db') })).toEqual({ code: 2, stdout: '', stderr: `${line}\n` });
+    expect(await runCli(args, { DUALGATE_DB: join(scratch(), 'never.db') })).toEqual({ code: 2, stdout: '', stderr: `${line}\n` });
   });
 
   it('--help still prints the help, on stdout', async () => {
@@ -178,7 +189,7 @@ describe('sessions and accounts from the CLI, against a live server', () => {
   });
 
   it('`backup` refuses a directory and an existing file, and overwrites one only with --force', async () => {
-    const dir = tempDir();
+    const dir = scratch();
     const copy = join(dir, 'copy.db');
     expect(await cli(['backup', dir])).toEqual({ code: 1, stdout: '', stderr: `dualgate: ${dir} is a directory: give the backup's file name, e.g. ${join(dir, 'dualgate.db')}\n` });
     expect(await cli(['backup', copy])).toEqual({ code: 0, stdout: `backed up to ${copy}\n`, stderr: '' });

@@ -1,7 +1,19 @@
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { runCli } from '../support/process';
 import { startTestServer, tempDir, type TestServer } from '../support/server';
 import { join } from 'node:path';
+
+/** Temporary directories of this file, removed after its tests. */
+const scratchDirs: string[] = [];
+const scratch = (): string => {
+  const dir = tempDir();
+  scratchDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const ZATO = '/zato/soap';
 const XWEB = '/xweb/secure/netForumXML.asmx';
@@ -136,7 +148,7 @@ describe('DUALGATE_PUBLIC_URL', () => {
     ['https://auth.example.com/#top'],
     ['auth.example.com'],
   ])('refuses %s in one line', async (value) => {
-    const result = await runCli(['serve'], { DUALGATE_DB: join(tempDir(), 'x.db'), DUALGATE_PUBLIC_URL: value });
+    const result = await runCli(['serve'], { DUALGATE_DB: join(scratch(), 'x.db'), DUALGATE_PUBLIC_URL: value });
     expect(result).toEqual({
       code: 1,
       stdout: '',

@@ -1,9 +1,20 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Crafter } from '../cross-door/doors';
 import { CLI, cliEnv, runProcess, type CliResult } from '../support/process';
 import { tempDir, type Settings } from '../support/server';
+
+/** Temporary directories of this file, removed after its tests. */
+const scratchDirs: string[] = [];
+const scratch = (): string => {
+  const dir = tempDir();
+  scratchDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The permission bits of `path`, as `ls -l` would show them in octal. */
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
@@ -11,6 +22,11 @@ const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padSt
 /** `dualgate <args>` under `umask` (a shell sets it, then becomes node). */
 function runUnder(umask: string, args: string[], settings: Settings, stdin?: string): Promise<CliResult> {
   return runProcess('sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], cliEnv(settings), { stdin });
+}
+
+/** Waits until `n` processes have said they listen (each worker of `--workers` says it): a stop before a worker is ready fails it. */
+async function allListening(output: () => string, n: number): Promise<void> {
+  while ((output().match(/dualgate listening on/g) ?? []).length < n) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** `dualgate serve` under `umask`, until it says where it listens; `stop` ends it with SIGTERM. */
@@ -41,7 +57,7 @@ async function serveUnder(umask: string, settings: Settings, args: string[] = []
 
 describe('private files, whatever the umask', () => {
   it('`serve` under umask 000 creates the database directories 0700, and the database, -wal and -shm 0600', async () => {
-    const base = tempDir();
+    const base = scratch();
     chmodSync(base, 0o777);
     const db = join(base, 'state', 'dualgate', 'dualgate.db');
     const server = await serveUnder('000', { DUALGATE_DB: db });
@@ -64,7 +80,7 @@ describe('private files, whatever the umask', () => {
   });
 
   it.each(['000', '022', '277'])('`init` and `backup` under umask %s: 0600 files in a 0700 directory', async (umask) => {
-    const base = tempDir();
+    const base = scratch();
     chmodSync(base, 0o777);
     const db = join(base, 'data', 'dualgate.db');
     const created = await runUnder(umask, ['init'], { DUALGATE_DB: db });
@@ -80,11 +96,12 @@ describe('private files, whatever the umask', () => {
   });
 
   it.each([[[]], [['--workers', '2']]])('a start on a database others may open warns once (%j), and changes nothing', async (args) => {
-    const base = tempDir();
+    const base = scratch();
     const db = join(base, 'dualgate.db');
     expect((await runUnder('022', ['init'], { DUALGATE_DB: db })).code).toBe(0);
     chmodSync(db, 0o644);
-    const server = await serveUnder('022', { DUALGATE_DB: db, ...(args.length > 0 ? { DUALGATE_METRICS: 'false' } : {}) }, args as string[]);
+    const server = await serveUnder('022', { DUALGATE_DB: db }, args as string[]);
+    await allListening(server.output, args.length > 0 ? 2 : 1);
     expect(await server.stop()).toBe(0);
     const warnings = server.output().split('\n').filter((line) => line.includes('is open to other users'));
     expect(warnings).toHaveLength(1);

@@ -1,16 +1,32 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startServeProcess } from '../support/process';
 import { tempDir, type Settings } from '../support/server';
 
+/** Temporary directories of this file, removed after its tests. */
+const scratchDirs: string[] = [];
+const scratch = (): string => {
+  const dir = tempDir();
+  scratchDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Settings with variables that are not settings of the table (a typo, DUALGATE_CONFIG). */
 const env = (values: Record<string, string>) => values as Settings;
+
+/** Waits until `n` processes have said they listen (each worker of `--workers` says it): a stop before a worker is ready fails it. */
+async function allListening(output: () => string, n: number): Promise<void> {
+  while ((output().match(/dualgate listening on/g) ?? []).length < n) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 const TYPO = 'unknown setting DUALGATE_SESSIN_TTL in the environment is ignored (did you mean DUALGATE_SESSION_TTL?)';
 
 describe('settings', () => {
   it('an unknown DUALGATE_* variable is named, with the nearest known name, by a command (stderr) and the command still runs', async () => {
-    const db = join(tempDir(), 'x.db');
+    const db = join(scratch(), 'x.db');
     expect((await runCli(['init'], { DUALGATE_DB: db })).code).toBe(0);
     const listed = await runCli(['user', 'list'], env({ DUALGATE_DB: db, DUALGATE_SESSIN_TTL: '5', DUALGATE_LOGLEVEL: 'warn' }));
     expect(listed.code).toBe(0);
@@ -22,8 +38,9 @@ describe('settings', () => {
   });
 
   it.each([[[]], [['--workers', '2']]])('`serve %j` logs it once at start, and keeps the default', async (args) => {
-    const db = join(tempDir(), 'x.db');
+    const db = join(scratch(), 'x.db');
     const server = await startServeProcess(env({ DUALGATE_DB: db, DUALGATE_SESSIN_TTL: '5' }), args as string[]);
+    await allListening(server.stdout, args.length > 0 ? 2 : 1);
     const res = await fetch(`${server.url}/zato/json/zato.security.jwt.log-in`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -39,7 +56,7 @@ describe('settings', () => {
   });
 
   describe('the settings file (DUALGATE_CONFIG)', () => {
-    const dir = tempDir();
+    const dir = scratch();
     const cases: [string, string, () => string][] = [
       ['missing', 'no such file', () => join(dir, 'missing.json')],
       [
@@ -86,7 +103,7 @@ describe('settings', () => {
   });
 
   it.each(['warn', 'error', 'silent'])('the listening line is printed at DUALGATE_LOG_LEVEL=%s', async (level) => {
-    const server = await startServeProcess({ DUALGATE_DB: join(tempDir(), 'x.db'), DUALGATE_LOG_LEVEL: level });
+    const server = await startServeProcess({ DUALGATE_DB: join(scratch(), 'x.db'), DUALGATE_LOG_LEVEL: level });
     expect(await server.stop()).toBe(0);
     const port = new URL(server.url).port;
     expect(server.stdout().split('\n')).toContain(`dualgate listening on http://127.0.0.1:${port}`);

@@ -8,6 +8,7 @@ import { isCoreError } from './core';
 import { createLogger } from './logger';
 import { listenAggregatedMetrics } from './http/metrics';
 import { ListenError, startServer, startWarnings, type RunningServer } from './server';
+import { initialPasswordPath } from './initial-password-file';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
 import { confirm } from './cli/confirm';
@@ -41,11 +42,13 @@ function config(overrides: Partial<Record<SettingKey, string>> = {}): Config {
   return settings;
 }
 
-const announceAdmin = (password: string) =>
-  print(
-    `Created the account "admin" with the password: ${password}\n` +
-      'It is shown only this once. Change it with: dualgate user passwd admin',
-  );
+// The first admin's password goes to a file only its owner can read, never to the log stream; a person at a
+// terminal also sees it.
+const announceAdmin = (password: string, file: string) => {
+  if (process.stdout.isTTY) {
+    print(`Created the account "admin" with the password: ${password}\n(also in ${file}). Change it with: dualgate user passwd admin`);
+  }
+};
 
 /** `dualgate init`: creates the configured database (schema, first admin), as a first `serve` does. */
 async function init(): Promise<void> {
@@ -56,7 +59,10 @@ async function init(): Promise<void> {
     async (core) => {
       const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'init' });
       print(existed ? `the database ${resolve(settings.dbPath)} exists already; nothing created` : `created the database ${resolve(settings.dbPath)}`);
-      if (password !== undefined) announceAdmin(password);
+      if (password === undefined) return;
+      const file = initialPasswordPath(resolve(settings.dbPath));
+      print(`created the account "admin"; its password is in ${file}`);
+      announceAdmin(password, file);
     },
     { create: true },
   );
@@ -72,16 +78,20 @@ async function serve(options: { port?: string; host?: string; workers: string })
     throw new ConfigError('invalid setting DUALGATE_METRICS_PORT: required with --workers when DUALGATE_METRICS is on');
   }
   if (workers > 1 && cluster.isPrimary) {
+    const log = createLogger(settings.logLevel);
     // The primary prepares the database once (migrations, first admin) so workers do not race for it.
     await admin.withCore(
       settings,
       async (core) => {
         const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
-        if (password !== undefined) announceAdmin(password);
+        if (password !== undefined) {
+          const file = initialPasswordPath(settings.dbPath);
+          log.info({ file }, `created the account "admin"; its password is in ${file}`);
+          announceAdmin(password, file);
+        }
       },
       { create: true },
     );
-    const log = createLogger(settings.logLevel);
     for (const warning of startWarnings(settings)) log.warn(warning);
     const metrics =
       settings.metricsPort === undefined

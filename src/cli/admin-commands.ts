@@ -2,15 +2,13 @@ import { linkSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config';
 import { NotFound, type Core } from '../core';
+import { LOCKED_FOR_GOOD } from '../core/accounts';
 import { systemClock } from '../core/clock';
 import { cliContext } from '../core/context';
 import { openCore } from '../open-core';
 import { createPrivateFile } from '../store/private-files';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
-
-/** Far enough ahead that `user lock` means "until unlocked". */
-const LOCKED_FOR_GOOD = Date.UTC(9999, 11, 31);
 
 /** A PostgreSQL URL rather than an SQLite file (the server names its host when it cannot reach it). */
 const isDatabaseUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
@@ -95,20 +93,18 @@ export async function deleteUser(core: Core, username: string): Promise<string> 
 }
 
 export async function lockUser(core: Core, username: string): Promise<string> {
-  await core.accounts.lock(await accountId(core, username), LOCKED_FOR_GOOD, cliContext);
-  return `locked ${username}`;
+  const ended = await core.accounts.lock(await accountId(core, username), LOCKED_FOR_GOOD, cliContext);
+  return ended.length > 0 ? `locked ${username} and ended ${ended.length} live sessions` : `locked ${username}`;
 }
 
 /** An inactive account cannot log in, and its open sessions end at every door (as the console does it). */
 export async function deactivateUser(core: Core, username: string): Promise<string> {
-  const id = await accountId(core, username);
-  await core.accounts.edit(id, { isActive: false }, cliContext);
-  const ended = await core.sessions.revokeAllOf(id, 'account deactivated', cliContext);
+  const { ended } = await core.accounts.setActive(await accountId(core, username), false, cliContext);
   return `deactivated ${username} and ended ${sessionCount(ended.length)}`;
 }
 
 export async function activateUser(core: Core, username: string): Promise<string> {
-  await core.accounts.edit(await accountId(core, username), { isActive: true }, cliContext);
+  await core.accounts.setActive(await accountId(core, username), true, cliContext);
   return `activated ${username}`;
 }
 
@@ -124,7 +120,20 @@ const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString
 export async function listUsers(core: Core, json: boolean): Promise<string> {
   const now = core.clock.now();
   const accounts = await core.accounts.list();
-  if (json) return JSON.stringify(accounts, null, 2);
+  const addressLocks = await core.accounts.addressLocks();
+  if (json) {
+    return JSON.stringify(
+      accounts.map((a) => ({ ...a, lockedAddresses: (addressLocks.get(a.id) ?? []).map(({ clientIp, lockedUntil }) => ({ clientIp, lockedUntil })) })),
+      null,
+      2,
+    );
+  }
+  // Locked for the whole account (an operator, or failures from many addresses), or only for some addresses.
+  const locked = (a: (typeof accounts)[number]): string => {
+    if (a.lockedUntil !== null && a.lockedUntil > now) return a.lockedUntil >= LOCKED_FOR_GOOD ? 'until unlocked' : `until ${iso(a.lockedUntil)}`;
+    const byAddress = addressLocks.get(a.id) ?? [];
+    return byAddress.length === 0 ? 'no' : `for ${byAddress.map((l) => l.clientIp).join(', ')}`;
+  };
   return table(
     ['id', 'username', 'role', 'active', 'locked', 'ttl', 'customer_key'],
     accounts.map((a) => [
@@ -132,9 +141,7 @@ export async function listUsers(core: Core, json: boolean): Promise<string> {
       a.username,
       a.role,
       a.isActive ? 'yes' : 'no',
-      a.lockedUntil === null || a.lockedUntil <= now ? 'no'
-      : a.lockedUntil >= LOCKED_FOR_GOOD ? 'until unlocked'
-      : `until ${iso(a.lockedUntil)}`,
+      locked(a),
       a.ttl === null ? '-' : String(a.ttl),
       a.customerKey,
     ]),

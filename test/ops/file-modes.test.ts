@@ -71,7 +71,8 @@ describe('private files, whatever the umask', () => {
         db: modeOf(db),
         wal: modeOf(`${db}-wal`),
         shm: modeOf(`${db}-shm`),
-      }).toEqual({ state: '0700', dir: '0700', db: '0600', wal: '0600', shm: '0600' });
+        initialPassword: modeOf(join(base, 'state', 'dualgate', 'initial-admin-password')),
+      }).toEqual({ state: '0700', dir: '0700', db: '0600', wal: '0600', shm: '0600', initialPassword: '0600' });
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -85,7 +86,7 @@ describe('private files, whatever the umask', () => {
     const db = join(base, 'data', 'dualgate.db');
     const created = await runUnder(umask, ['init'], { DUALGATE_DB: db });
     expect(created.code).toBe(0);
-    expect([modeOf(join(base, 'data')), modeOf(db)]).toEqual(['0700', '0600']);
+    expect([modeOf(join(base, 'data')), modeOf(db), modeOf(join(base, 'data', 'initial-admin-password'))]).toEqual(['0700', '0600', '0600']);
     const copy = join(base, 'copy.db');
     expect(await runUnder(umask, ['backup', copy], { DUALGATE_DB: db })).toMatchObject({ code: 0, stdout: `backed up to ${copy}\n` });
     expect(modeOf(copy)).toBe('0600');

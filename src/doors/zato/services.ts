@@ -1,4 +1,4 @@
-import { BadInput, Forbidden, InvalidCredentials, NotFound, type Account, type Core, type RequestContext } from '../../core';
+import { BadInput, Forbidden, InvalidCredentials, InvalidToken, NotFound, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
 
 /** A field value on the wire: JSON gives any of these, XML text only. */
@@ -31,7 +31,7 @@ type Values = Record<string, unknown>;
 export interface ZatoService {
   /** The service name: also the SOAP operation, the SOAPAction and the JSON path's last segment. */
   name: string;
-  /** Needs HTTP Basic credentials of an `admin` account. */
+  /** Needs HTTP Basic credentials of an `admin` account, or a live Zato JWT of one as a Bearer token. */
   admin: boolean;
   fields: readonly Field[];
   run(input: Values, core: Core, ctx: RequestContext): Promise<Reply>;
@@ -175,10 +175,18 @@ function checkType(field: Field, value: unknown): unknown {
   }
 }
 
-/** The caller's HTTP Basic credentials must be an active admin account's; answers the context naming it. */
+const ADMIN_CREDENTIALS_REQUIRED = 'HTTP Basic credentials of an admin account are required';
+
+/**
+ * The caller must be an active admin account: by HTTP Basic credentials (a log-in: a bcrypt, the failure
+ * counts), or by `Bearer <token>`, a live Zato JWT from `log-in` (no bcrypt: authenticate once, call many
+ * times). Answers the context naming the admin.
+ */
 async function asAdmin(core: Core, ctx: RequestContext, authorization: string | undefined): Promise<RequestContext> {
+  const bearer = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
+  if (bearer !== undefined) return { ...ctx, actor: (await adminByToken(core, bearer)).username };
   const credentials = basicCredentials(authorization);
-  if (!credentials) throw new RequestError('Unauthenticated', 'HTTP Basic credentials of an admin account are required');
+  if (!credentials) throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
   let account: Account;
   try {
     account = await core.sessions.authenticate(credentials.username, credentials.password, {}, ctx);
@@ -188,6 +196,20 @@ async function asAdmin(core: Core, ctx: RequestContext, authorization: string | 
   }
   if (account.role !== 'admin') throw new Forbidden('Only an admin account may call this service');
   return { ...ctx, actor: account.username };
+}
+
+/** The account behind a live Zato JWT; a dead, foreign or non-admin token is refused as no credentials at all. */
+async function adminByToken(core: Core, token: string): Promise<Account> {
+  let live;
+  try {
+    live = await core.sessions.verify(token);
+  } catch (err) {
+    if (err instanceof InvalidToken || err instanceof TokenExpired) throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+    throw err;
+  }
+  if (live.token.kind !== 'jwt' || live.session.door !== 'zato') throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+  if (live.account.role !== 'admin' || !live.account.isActive) throw new Forbidden('Only an admin account may call this service');
+  return live.account;
 }
 
 function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {

@@ -3,6 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { runCli } from '../support/process';
 import { tempDir } from '../support/server';
 
+// Each test runs several CLI processes, each a Node start: seconds apiece on a busy machine.
+jest.setTimeout(120_000);
+
 describe('the dualgate command', () => {
   let db: string;
   beforeEach(async () => {

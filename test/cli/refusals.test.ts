@@ -16,6 +16,9 @@ afterAll(() => {
   for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+// Each test runs several CLI processes, each a Node start: seconds apiece on a busy machine.
+jest.setTimeout(120_000);
+
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** `dualgate <args>` run from `cwd` with no DUALGATE_DB: as an operator in another directory would. */
@@ -150,13 +153,12 @@ describe('sessions and accounts from the CLI, against a live server', () => {
     expect(await cli(['user', 'deactivate', 'nobody'])).toEqual({ code: 1, stdout: '', stderr: 'dualgate: no such user: nobody\n' });
   });
 
-  it('shows a lock from `user lock` as "until unlocked", and one from failed log-ins with its end', async () => {
+  it('shows a lock from `user lock` as "until unlocked", and one from failed log-ins by the address it holds', async () => {
     await cli(['user', 'lock', 'alice']);
     for (let i = 0; i < 5; i++) await expect(crafter.logIn('bob', 'wrong')).rejects.toThrow(/401/);
     const listed = (await cli(['user', 'list'])).stdout;
     expect(listed).toMatch(/\salice\s+user\s+yes\s+until unlocked\s/);
-    const until = new Date(server.clock.now() + 15 * 60_000).toISOString();
-    expect(listed).toMatch(new RegExp(`\\sbob\\s+user\\s+yes\\s+until ${until.replace(/\./g, '\\.')}\\s`));
+    expect(listed).toMatch(/\sbob\s+user\s+yes\s+for 127\.0\.0\.1\s/);
   });
 
   it('`session revoke --all` asks on a terminal: "n" ends nothing, "y" ends every session', async () => {

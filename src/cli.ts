@@ -53,12 +53,14 @@ const announceAdmin = (password: string, file: string) => {
 /** `dualgate init`: creates the configured database (schema, first admin), as a first `serve` does. */
 async function init(): Promise<void> {
   const settings = config();
+  // A PostgreSQL database counts as there: init brings its schema up to date, and creates the first admin.
   const existed = admin.databaseExists(settings);
   await admin.withCore(
     settings,
     async (core) => {
       const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'init' });
-      print(existed ? `the database ${resolve(settings.dbPath)} exists already; nothing created` : `created the database ${resolve(settings.dbPath)}`);
+      const name = admin.databaseName(settings);
+      print(existed ? `the database ${name} exists already${password === undefined ? '; nothing created' : ''}` : `created the database ${name}`);
       if (password === undefined) return;
       const file = initialPasswordPath(resolve(settings.dbPath));
       print(`created the account "admin"; its password is in ${file}`);
@@ -247,7 +249,7 @@ function program(): Command {
         admin.requireDatabase(settings); // no database, no question
         if (!o.yes) {
           await confirm(
-            `End every live session at every door, in ${resolve(settings.dbPath)}?`,
+            `End every live session at every door, in ${admin.databaseName(settings)}?`,
             'session revoke --all ends every live session: confirm with --yes (there is no terminal to ask on)',
           );
         }

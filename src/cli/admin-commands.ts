@@ -13,6 +13,13 @@ import { CliError } from './errors';
 /** A PostgreSQL URL rather than an SQLite file (the server names its host when it cannot reach it). */
 const isDatabaseUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
 
+/** The configured database in words fit for output: an absolute path, or a URL without its credentials. */
+export function databaseName(config: Config): string {
+  if (!isDatabaseUrl(config.dbPath)) return resolve(config.dbPath);
+  const url = new URL(config.dbPath);
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 /** Whether the configured SQLite file is there (a database URL counts as there: its server decides). */
 export function databaseExists(config: Config): boolean {
   if (isDatabaseUrl(config.dbPath) || config.dbPath === ':memory:') return true;

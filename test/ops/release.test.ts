@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Crafter } from '../cross-door/doors';
 import { runProcess } from '../support/process';
 import { tempDir } from '../support/server';
 import { docsBlock, nginxConfig, selfSignedCertificate } from './docs-config';
@@ -27,14 +28,39 @@ const closed = (port: number) =>
     socket.on('error', () => resolve(true));
   });
 
+/** `dualgate serve` from an installed release, until it says where it listens. */
+async function serveInstalled(bin: string, env: NodeJS.ProcessEnv, cwd: string) {
+  const serve = spawn(bin, ['serve', '--port', '0'], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => serve.on('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    serve.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const found = /dualgate listening on (http:\/\/[^\s"]+)/.exec(out)?.[1];
+      if (found) resolve(found);
+    });
+    void exited.then((code) => reject(new Error(`serve exited (${code}): ${out}`)));
+  });
+  return {
+    url,
+    stop() {
+      serve.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 describe('the release tarball', () => {
   let dir: string;
+  /** /opt/dualgate/current of the docs: a link to the release in use. */
   let prefix: string;
   let tarball: string;
 
   beforeAll(async () => {
     dir = tempDir();
+    mkdirSync(join(dir, 'opt', 'dualgate', 'releases'), { recursive: true });
     prefix = join(dir, 'opt', 'dualgate', 'current');
+    symlinkSync(join(dir, 'opt', 'dualgate', 'releases', VERSION), prefix);
     // `npm test` has built dist/ already; npm pack's own build (prepare) would rewrite it under the other suites' feet.
     const packed = await runProcess('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], npmEnv(), { cwd: ROOT });
     expect(packed.code).toBe(0);
@@ -42,7 +68,7 @@ describe('the release tarball', () => {
     tarball = join(dir, info!.filename);
     files = info!.files.map((f) => f.path);
     // npm's own install, as the docs show it, into a prefix of its own (npm builds better-sqlite3 here).
-    const installed = await runProcess('npm', ['install', '-g', '--prefix', prefix, tarball], npmEnv(), { cwd: dir });
+    const installed = await runProcess('npm', ['install', '-g', '--prefix', join(dir, 'opt', 'dualgate', 'releases', VERSION), tarball], npmEnv(), { cwd: dir });
     if (installed.code !== 0) throw new Error(`npm install -g failed: ${installed.stderr}`);
   }, 600_000);
   let files: string[];
@@ -98,6 +124,48 @@ describe('the release tarball', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('upgrades to the next tarball as operations.md says: install beside, back up, stop, switch, start; nothing is lost', async () => {
+    // The next release: this very tarball with its version raised, as the next `npm pack` would make it.
+    const next = `${VERSION}-next.1`;
+    const unpacked = join(dir, 'next');
+    mkdirSync(unpacked);
+    expect((await runProcess('tar', ['-xzf', tarball, '-C', unpacked], baseEnv())).code).toBe(0);
+    const manifest = join(unpacked, 'package', 'package.json');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(`"version": "${VERSION}"`, `"version": "${next}"`));
+    const nextTarball = join(dir, `dualgate-${next}.tgz`);
+    expect((await runProcess('tar', ['-czf', nextTarball, '-C', unpacked, 'package'], baseEnv())).code).toBe(0);
+
+    const releases = join(dir, 'opt', 'dualgate', 'releases');
+    const bin = join(prefix, 'bin', 'dualgate');
+    const db = join(dir, 'upgrade', 'dualgate.db');
+    const env = { ...baseEnv(), DUALGATE_DB: db };
+    expect((await runProcess(bin, ['init'], env, { cwd: dir })).code).toBe(0);
+    expect((await runProcess(bin, ['user', 'add', 'alice', '--password-stdin'], env, { cwd: dir, stdin: 'alice-pw\n' })).code).toBe(0);
+    const old = await serveInstalled(bin, env, dir);
+    const session = await new Crafter(old.url).logIn('alice', 'alice-pw');
+
+    // 1. Install beside the running release.
+    const installed = await runProcess('npm', ['install', '-g', '--prefix', join(releases, next), nextTarball], npmEnv(), { cwd: dir });
+    expect(installed.code).toBe(0);
+    // 2. A backup, with the old version, while it serves.
+    const backup = join(dir, 'upgrade', `before-${next}.db`);
+    expect(await runProcess(bin, ['backup', backup], env, { cwd: dir })).toEqual({ code: 0, stdout: `backed up to ${backup}\n`, stderr: '' });
+    // 3. Stop. 4. Switch the link, as `ln -sfn` does it.
+    expect(await old.stop()).toBe(0);
+    expect((await runProcess('ln', ['-sfn', join(releases, next), prefix], baseEnv())).code).toBe(0);
+    // 5. Start the new release on the same database. 6. Check.
+    expect(await runProcess(bin, ['--version'], env, { cwd: dir })).toEqual({ code: 0, stdout: `dualgate ${next}\n`, stderr: '' });
+    const upgraded = await serveInstalled(bin, env, dir);
+    try {
+      expect((await fetch(`${upgraded.url}/healthz`)).status).toBe(200);
+      expect(await new Crafter(upgraded.url).isActive(session)).toBe(true);
+    } finally {
+      expect(await upgraded.stop()).toBe(0);
+    }
+    // And back, for the systemd test below: `current` is the first release again.
+    expect((await runProcess('ln', ['-sfn', join(releases, VERSION), prefix], baseEnv())).code).toBe(0);
+  }, 600_000);
 
   it("the docs' systemd unit passes systemd-analyze verify with the installed release", async () => {
     const unit = docsBlock('systemd unit');

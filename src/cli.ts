@@ -62,7 +62,7 @@ async function init(): Promise<void> {
       const name = admin.databaseName(settings);
       print(existed ? `the database ${name} exists already${password === undefined ? '; nothing created' : ''}` : `created the database ${name}`);
       if (password === undefined) return;
-      const file = initialPasswordPath(resolve(settings.dbPath));
+      const file = resolve(initialPasswordPath(settings.dbPath, settings.initialPasswordFile));
       print(`created the account "admin"; its password is in ${file}`);
       announceAdmin(password, file);
     },
@@ -87,7 +87,7 @@ async function serve(options: { port?: string; host?: string; workers: string })
       async (core) => {
         const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
         if (password !== undefined) {
-          const file = initialPasswordPath(settings.dbPath);
+          const file = initialPasswordPath(settings.dbPath, settings.initialPasswordFile);
           log.info({ file }, `created the account "admin"; its password is in ${file}`);
           announceAdmin(password, file);
         }
@@ -267,13 +267,22 @@ function program(): Command {
 
   root
     .command('backup <path>')
-    .description('write an online, consistent copy of the database to the new file <path> (safe while serving)')
+    .description('write an online, consistent copy of the database to the new file <path> (safe while serving; SQLite)')
     .option('--force', 'overwrite <path> if it exists')
     .action(async (path: string, o: { force?: boolean }) => {
       const settings = config();
+      if (settings.store.kind === 'postgres') throw new CliError(admin.postgresBackupAdvice(settings.store.where));
       admin.checkBackupTarget(path, Boolean(o.force));
       print(await admin.withCore(settings, (core) => admin.backup(core, path, Boolean(o.force))));
     });
+
+  root
+    .command('store')
+    .description('move the store')
+    .command('copy')
+    .description('copy the configured SQLite store into an empty PostgreSQL database, in one transaction')
+    .requiredOption('--to <url>', 'the PostgreSQL database (postgres://user:password@host:port/database)')
+    .action(async (o: { to: string }) => print(await admin.copyStore(config(), o.to)));
 
   return root;
 }

@@ -6,24 +6,21 @@ import { LOCKED_FOR_GOOD } from '../core/accounts';
 import { systemClock } from '../core/clock';
 import { cliContext } from '../core/context';
 import { openCore } from '../open-core';
+import { copySqliteToPostgres } from '../store/copy';
+import { parseStoreLocation } from '../store/location';
 import { createPrivateFile } from '../store/private-files';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
 
-/** A PostgreSQL URL rather than an SQLite file (the server names its host when it cannot reach it). */
-const isDatabaseUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
-
-/** The configured database in words fit for output: an absolute path, or a URL without its credentials. */
+/** The configured database in words fit for output: an absolute path, or PostgreSQL's host and database. */
 export function databaseName(config: Config): string {
-  if (!isDatabaseUrl(config.dbPath)) return resolve(config.dbPath);
-  const url = new URL(config.dbPath);
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return config.store.kind === 'sqlite' ? resolve(config.store.path) : config.store.where;
 }
 
-/** Whether the configured SQLite file is there (a database URL counts as there: its server decides). */
+/** Whether the configured SQLite file is there (a PostgreSQL database counts as there: its server decides). */
 export function databaseExists(config: Config): boolean {
-  if (isDatabaseUrl(config.dbPath) || config.dbPath === ':memory:') return true;
-  return statOf(config.dbPath) !== undefined;
+  if (config.store.kind !== 'sqlite' || config.store.path === ':memory:') return true;
+  return statOf(config.store.path) !== undefined;
 }
 
 /**
@@ -45,7 +42,7 @@ export async function withCore<T>(config: Config, work: (core: Core) => Promise<
 export function requireDatabase(config: Config): void {
   if (databaseExists(config)) return;
   throw new CliError(
-    `no database at ${resolve(config.dbPath)}: set DUALGATE_DB to the server's database file (or DUALGATE_CONFIG to its settings file), or create this one with "dualgate init"`,
+    `no database at ${databaseName(config)}: set DUALGATE_DB to the server's database file (or DUALGATE_CONFIG to its settings file), or create this one with "dualgate init"`,
   );
 }
 
@@ -238,4 +235,22 @@ export async function backup(core: Core, path: string, force: boolean): Promise<
     rmSync(partial, { force: true });
   }
   return `backed up to ${path}`;
+}
+
+/** `backup` on a PostgreSQL store: there, PostgreSQL's own tools are the way (docs/operations.md). */
+export function postgresBackupAdvice(where: string): string {
+  return `backup copies a SQLite file; this store is PostgreSQL (${where}): back it up with pg_dump (e.g. pg_dump --format=custom --file=<path> <database>) or a base backup, see docs/operations.md`;
+}
+
+/** `store copy --to <url>`: the configured SQLite store into an empty PostgreSQL database. */
+export async function copyStore(config: Config, to: string): Promise<string> {
+  const target = parseStoreLocation(to, 1);
+  if (target.location?.kind !== 'postgres') throw new CliError('store copy --to: expected a postgres:// or postgresql:// URL');
+  if (config.store.kind !== 'sqlite') {
+    throw new CliError(`store copy reads a SQLite store; this one is PostgreSQL already (${config.store.where}): use pg_dump and pg_restore`);
+  }
+  requireDatabase(config);
+  const copied = await copySqliteToPostgres(config.store.path, { url: to, where: target.location.where, timeoutMs: config.busyTimeoutMs });
+  const counts = Object.entries(copied).map(([table, n]) => `${n} ${table}`).join(', ');
+  return `copied ${config.store.path} to ${target.location.where}: ${counts}`;
 }

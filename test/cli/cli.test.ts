@@ -1,17 +1,22 @@
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { runCli } from '../support/process';
 import { tempDir } from '../support/server';
+import { itOnSqlite, TEST_STORE, testDatabase, type TestDatabase } from '../support/store';
 
 // Each test runs several CLI processes, each a Node start: seconds apiece on a busy machine.
 jest.setTimeout(120_000);
 
-describe('the dualgate command', () => {
+// Every command on the project's store: a SQLite file, or a PostgreSQL database (jest.config.js).
+describe(`the dualgate command (${TEST_STORE})`, () => {
   let db: string;
+  let database: TestDatabase;
   beforeEach(async () => {
-    db = join(tempDir(), 'cli.db');
+    database = await testDatabase({ name: 'cli.db' });
+    db = database.db;
     expect((await runCli(['init'], { DUALGATE_DB: db })).code).toBe(0);
   });
+  afterEach(() => database.remove());
   const run = (args: string[], stdin?: string, settings: Record<string, string> = {}) =>
     runCli(args, { DUALGATE_DB: db, ...settings }, stdin);
 
@@ -85,7 +90,7 @@ describe('the dualgate command', () => {
     );
   });
 
-  it('stops with one line when the database directory cannot be created', async () => {
+  itOnSqlite('stops with one line when the database directory cannot be created', async () => {
     const blocker = join(tempDir(), 'a-file');
     writeFileSync(blocker, '');
     const result = await runCli(['init'], { DUALGATE_DB: join(blocker, 'sub', 'x.db') });
@@ -96,7 +101,7 @@ describe('the dualgate command', () => {
 });
 
 describe('dualgate backup', () => {
-  it('writes a consistent copy that opens as a dualgate database with the same accounts', async () => {
+  itOnSqlite('writes a consistent copy that opens as a dualgate database with the same accounts', async () => {
     const dir = tempDir();
     const db = join(dir, 'live.db');
     const copy = join(dir, 'copy.db');
@@ -107,5 +112,25 @@ describe('dualgate backup', () => {
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ username: 'admin' }), expect.objectContaining({ username: 'dora' })]);
     const bad = await runCli(['backup', join(dir, 'no', 'such', 'dir', 'x.db')], { DUALGATE_DB: db });
     expect(bad).toMatchObject({ code: 1, stdout: '', stderr: `dualgate: cannot back up to ${join(dir, 'no', 'such', 'dir', 'x.db')}: the directory ${join(dir, 'no', 'such', 'dir')} does not exist\n` });
+  });
+});
+
+describe('dualgate backup on PostgreSQL', () => {
+  const itOnPostgres = TEST_STORE === 'postgres' ? it : it.skip;
+  itOnPostgres("says in one line that PostgreSQL's own tools do it, and writes nothing", async () => {
+    const database = await testDatabase();
+    try {
+      const where = /^postgres:\/\/[^@]*@([^/]+)\/(\w+)$/.exec(database.db)!;
+      const copy = join(tempDir(), 'copy.db');
+      const result = await runCli(['backup', copy], { DUALGATE_DB: database.db });
+      expect(result).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `dualgate: backup copies a SQLite file; this store is PostgreSQL (${where[1]}/${where[2]}): back it up with pg_dump (e.g. pg_dump --format=custom --file=<path> <database>) or a base backup, see docs/operations.md\n`,
+      });
+      expect(existsSync(copy)).toBe(false);
+    } finally {
+      await database.remove();
+    }
   });
 });

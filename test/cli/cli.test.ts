@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { runCli } from '../support/process';
 import { tempDir } from '../support/server';
 import { itOnSqlite, TEST_STORE, testDatabase, type TestDatabase } from '../support/store';
@@ -11,12 +11,19 @@ jest.setTimeout(120_000);
 describe(`the dualgate command (${TEST_STORE})`, () => {
   let db: string;
   let database: TestDatabase;
+  let passwordDir: string;
   beforeEach(async () => {
     database = await testDatabase({ name: 'cli.db' });
     db = database.db;
-    expect((await runCli(['init'], { DUALGATE_DB: db })).code).toBe(0);
+    // The first admin's password file: beside a SQLite file, or (PostgreSQL) in a directory of the test's own.
+    passwordDir = tempDir();
+    const file = join(passwordDir, 'initial-admin-password');
+    expect((await runCli(['init'], { DUALGATE_DB: db, DUALGATE_INITIAL_PASSWORD_FILE: file })).code).toBe(0);
   });
-  afterEach(() => database.remove());
+  afterEach(async () => {
+    await database.remove();
+    rmSync(passwordDir, { recursive: true, force: true });
+  });
   const run = (args: string[], stdin?: string, settings: Record<string, string> = {}) =>
     runCli(args, { DUALGATE_DB: db, ...settings }, stdin);
 

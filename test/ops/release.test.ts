@@ -70,7 +70,7 @@ describe('the release tarball', () => {
     // npm's own install, as the docs show it, into a prefix of its own (npm builds better-sqlite3 here).
     const installed = await runProcess('npm', ['install', '-g', '--prefix', join(dir, 'opt', 'dualgate', 'releases', VERSION), tarball], npmEnv(), { cwd: dir });
     if (installed.code !== 0) throw new Error(`npm install -g failed: ${installed.stderr}`);
-  }, 600_000);
+  }, 900_000);
   let files: string[];
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -165,7 +165,7 @@ describe('the release tarball', () => {
     }
     // And back, for the systemd test below: `current` is the first release again.
     expect((await runProcess('ln', ['-sfn', join(releases, VERSION), prefix], baseEnv())).code).toBe(0);
-  }, 600_000);
+  }, 900_000);
 
   it("the docs' systemd unit passes systemd-analyze verify with the installed release", async () => {
     const unit = docsBlock('systemd unit');

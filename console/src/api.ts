@@ -63,6 +63,25 @@ export interface AuditRow {
   clientIp: string | null;
   outcome: string;
   detail: string | null;
+  /** How many events the row stands for: more than 1 for a tallied row (refusals repeated from one address). */
+  count: number;
+}
+
+/** The audit log's filter: part of a user name, an event, an outcome, a time range (epoch ms, `to` excluded). */
+export interface AuditFilter {
+  user?: string;
+  event?: string;
+  outcome?: string;
+  from?: number;
+  to?: number;
+}
+
+export interface AuditPage {
+  now: number;
+  total: number;
+  rows: AuditRow[];
+  /** `before` of the next (older) page; null on the last page. */
+  next: number | null;
 }
 
 /** An error answer: `code` is the server's error code, `field` the field at fault for a 400. */
@@ -144,5 +163,7 @@ export const api = {
   lock: (id: number) => call<{ account: Account; ended: number }>('POST', `/accounts/${id}/lock`),
   resetPassword: (id: number, password: string) => call<object>('POST', `/accounts/${id}/password`, { password }),
   activity: (hours: number) => call<Activity>('GET', `/activity${q({ hours })}`),
-  audit: (limit = 100) => call<{ rows: AuditRow[] }>('GET', `/audit${q({ limit })}`),
+  audit: (page: AuditFilter & { before?: number; limit: number }) => call<AuditPage>('GET', `/audit${q({ ...page })}`),
+  /** The export is a plain link the browser downloads (a GET: the cookie is all it needs). */
+  auditExportUrl: (filter: AuditFilter) => `/console/api/audit.csv${q({ ...filter })}`,
 };

@@ -1,18 +1,24 @@
-import { api, ApiError, useOperator, whenLoggedOut, type Account, type Operator, type Session } from './api.js';
+import { api, ApiError, useOperator, whenLoggedOut, type Account, type AuditFilter, type Operator, type Session } from './api.js';
 import { drawActivity } from './chart.js';
-import { byId, fill, formValues, h } from './dom.js';
-import { full, plural, relative, when } from './format.js';
+import { byId, fill, formValues, h, labelCells } from './dom.js';
+import { currentZone, fromInputValue, plural, relative, setZone, toInputValue, when, zoneLabel, type Zone } from './format.js';
 
-type View = 'sessions' | 'accounts' | 'activity';
-const VIEWS: readonly View[] = ['sessions', 'accounts', 'activity'];
-/** How often a view reloads by itself: live sessions often (when asked to), the per-minute chart less. */
-const REFRESH_MS: Record<View, number | undefined> = { sessions: 5000, accounts: undefined, activity: 15000 };
+type View = 'sessions' | 'accounts' | 'activity' | 'audit';
+const VIEWS: readonly View[] = ['sessions', 'accounts', 'activity', 'audit'];
+/**
+ * How often a view reloads by itself: live sessions often (when asked to), the per-minute chart less; the
+ * audit log not at all, so a page the operator is reading stays as it is.
+ */
+const REFRESH_MS: Record<View, number | undefined> = { sessions: 5000, accounts: undefined, activity: 15000, audit: undefined };
+/** Audit rows per page. */
+const AUDIT_PAGE = 50;
 
 const el = {
   boot: byId('boot', HTMLElement),
   tabs: byId('tabs', HTMLElement),
   who: byId('who', HTMLElement),
   whoName: byId('who-name', HTMLElement),
+  zoneButtons: [byId('zone-utc', HTMLButtonElement), byId('zone-local', HTMLButtonElement)],
   logout: byId('logout', HTMLButtonElement),
   loginView: byId('login-view', HTMLElement),
   loginForm: byId('login-form', HTMLFormElement),
@@ -35,7 +41,16 @@ const el = {
   activityFilter: byId('activity-filter', HTMLFormElement),
   activityChart: byId('activity-chart', HTMLElement),
   activityLegend: byId('activity-legend', HTMLElement),
+  auditFilter: byId('audit-filter', HTMLFormElement),
+  auditError: byId('audit-error', HTMLElement),
+  auditCount: byId('audit-count', HTMLElement),
+  auditExport: byId('audit-export', HTMLAnchorElement),
+  auditTable: byId('audit-table', HTMLTableElement),
   auditRows: byId('audit-table', HTMLTableElement).tBodies[0]!,
+  auditEmpty: byId('audit-empty', HTMLElement),
+  auditNewer: byId('audit-newer', HTMLButtonElement),
+  auditOlder: byId('audit-older', HTMLButtonElement),
+  auditRange: byId('audit-range', HTMLElement),
   confirmDialog: byId('confirm-dialog', HTMLDialogElement),
   confirmText: byId('confirm-text', HTMLElement),
   confirmOk: byId('confirm-ok', HTMLButtonElement),
@@ -83,8 +98,9 @@ async function act(button: HTMLButtonElement, work: () => Promise<string>): Prom
   }
 }
 
+/** A time with its date and zone, and how long ago (or ahead) it is; the exact UTC time in its tooltip. */
 function timeCell(ms: number, now: number, relativeToo = true): HTMLTableCellElement {
-  return h('td', { title: full(ms) }, when(ms, now), relativeToo ? h('small', {}, relative(ms, now)) : null);
+  return h('td', { class: 'time', title: new Date(ms).toISOString() }, when(ms), relativeToo ? h('small', {}, relative(ms, now)) : null);
 }
 
 // ---------------------------------------------------------------- log-in and views
@@ -139,7 +155,8 @@ async function refresh(): Promise<void> {
   try {
     if (state.view === 'sessions') await loadSessions(current);
     else if (state.view === 'accounts') await loadAccounts(current);
-    else await loadActivity(current);
+    else if (state.view === 'activity') await loadActivity(current);
+    else await loadAudit(current);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) toast(messageOf(err), 'error');
   }
@@ -165,12 +182,17 @@ function stopTimer(): void {
 
 async function loadSessions(current: () => boolean): Promise<void> {
   const filter = formValues(el.sessionFilter);
-  const { now, sessions, truncated } = await api.sessions({ user: filter.user?.trim(), door: filter.door });
+  const user = filter.user?.trim();
+  const { now, sessions, truncated } = await api.sessions({ user, door: filter.door });
   if (!current()) return;
   el.sessionCount.textContent = truncated ? `(first ${sessions.length})` : `(${sessions.length})`;
+  // An empty list says what was filtered, so "nobody is logged in" and "nobody matches" read differently.
+  const filtered = [user ? `of users whose name contains “${user}”` : '', filter.door ? `at the ${filter.door} door` : ''].filter(Boolean);
+  el.sessionEmpty.textContent = filtered.length ? `No live sessions ${filtered.join(' ')}.` : 'No live sessions.';
   el.sessionEmpty.hidden = sessions.length > 0;
   el.sessionTable.hidden = sessions.length === 0;
   fill(el.sessionRows, ...sessions.map((session) => sessionRow(session, now)));
+  labelCells(el.sessionTable);
 }
 
 function sessionRow(session: Session, now: number): HTMLTableRowElement {
@@ -201,8 +223,8 @@ function sessionRow(session: Session, now: number): HTMLTableRowElement {
     timeCell(session.lastSeenAt, now),
     h(
       'td',
-      { title: `idle expiry ${full(session.idleExpiresAt)}, absolute expiry ${full(session.absoluteExpiresAt)}` },
-      when(session.expiresAt, now),
+      { class: 'time', title: `idle expiry ${when(session.idleExpiresAt)}, absolute expiry ${when(session.absoluteExpiresAt)}` },
+      when(session.expiresAt),
       h('small', {}, relative(session.expiresAt, now)),
     ),
     h('td', { title: session.userAgent ?? '' }, h('code', {}, session.clientIp ?? '–')),
@@ -218,16 +240,17 @@ async function loadAccounts(current: () => boolean): Promise<void> {
   if (!current()) return;
   el.accountCount.textContent = `(${accounts.length})`;
   fill(el.accountRows, ...accounts.map((account) => accountRow(account, now)));
+  labelCells(byId('account-table', HTMLTableElement));
 }
 
 function badges(account: Account, now: number): HTMLElement[] {
   const list = [account.isActive ? h('span', { class: 'badge ok' }, 'active') : h('span', { class: 'badge off' }, 'inactive')];
   if (account.locked && account.lockedUntil !== null) {
     const until = account.lockedUntil > now + 365 * 86_400_000 ? 'until unlocked' : relative(account.lockedUntil, now).replace(/^in /, 'for ');
-    list.push(h('span', { class: 'badge bad', title: `locked until ${full(account.lockedUntil)}` }, `locked ${until}`));
+    list.push(h('span', { class: 'badge bad', title: `locked until ${when(account.lockedUntil)}` }, `locked ${until}`));
   }
   for (const lock of account.lockedAddresses) {
-    list.push(h('span', { class: 'badge warn', title: `locked until ${full(lock.lockedUntil)}` }, `locked for ${lock.clientIp}`));
+    list.push(h('span', { class: 'badge warn', title: `locked until ${when(lock.lockedUntil)}` }, `locked for ${lock.clientIp}`));
   }
   if (account.failedLogins > 0) list.push(h('span', { class: 'badge warn' }, plural(account.failedLogins, 'failure')));
   return list;
@@ -370,17 +393,85 @@ async function submitPassword(event: SubmitEvent): Promise<void> {
 
 async function loadActivity(current: () => boolean): Promise<void> {
   const hours = Number(formValues(el.activityFilter).hours ?? 3);
-  const [activity, { rows }] = await Promise.all([api.activity(hours), api.audit(100)]);
+  const activity = await api.activity(hours);
   if (!current()) return;
   drawActivity(el.activityChart, el.activityLegend, activity);
+}
+
+// ---------------------------------------------------------------- audit log
+
+/** Where each page of the audit log starts: `before` of the first page is none; the last entry is the page shown. */
+let auditPages: (number | undefined)[] = [undefined];
+
+/** The audit filter as the form says it, times read in the zone the page shows. */
+function auditFilter(): AuditFilter {
+  const v = formValues(el.auditFilter);
+  const time = (name: 'from' | 'to') => {
+    const text = v[name] ?? '';
+    if (text === '') return undefined;
+    const ms = fromInputValue(text);
+    if (ms === undefined) throw new ApiError(400, 'BadInput', `Invalid ${name}: not a date and time`, name);
+    return ms;
+  };
+  return { user: v.user?.trim() || undefined, event: v.event || undefined, outcome: v.outcome || undefined, from: time('from'), to: time('to') };
+}
+
+/** What the filter keeps, in words, for the empty state: `user contains “x”, event login, from … to …`. */
+function describeFilter(filter: AuditFilter): string {
+  return [
+    filter.user ? `user contains “${filter.user}”` : '',
+    filter.event ? `event ${filter.event}` : '',
+    filter.outcome ? `outcome ${filter.outcome}` : '',
+    filter.from !== undefined ? `from ${when(filter.from)}` : '',
+    filter.to !== undefined ? `before ${when(filter.to)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+async function loadAudit(current: () => boolean): Promise<void> {
+  let filter: AuditFilter;
+  try {
+    filter = auditFilter();
+  } catch (err) {
+    el.auditError.textContent = messageOf(err);
+    return;
+  }
+  el.auditExport.href = api.auditExportUrl(filter);
+  const index = auditPages.length - 1;
+  let page;
+  try {
+    page = await api.audit({ ...filter, before: auditPages[index], limit: AUDIT_PAGE });
+  } catch (err) {
+    if (!current()) return;
+    if (err instanceof ApiError && err.status === 400) {
+      el.auditError.textContent = err.message;
+      return;
+    }
+    throw err;
+  }
+  if (!current()) return;
+  el.auditError.textContent = '';
+  const { rows, total, next, now } = page;
+  const first = index * AUDIT_PAGE;
+  el.auditCount.textContent = `(${total.toLocaleString('en')})`;
+  el.auditRange.textContent = rows.length ? `${first + 1}–${first + rows.length} of ${total.toLocaleString('en')}` : '';
+  el.auditNewer.disabled = index === 0;
+  el.auditOlder.disabled = next === null;
+  el.auditOlder.dataset.next = next === null ? '' : String(next);
+  const described = describeFilter(filter);
+  el.auditEmpty.textContent = described ? `No audit rows match: ${described}.` : 'No audit rows yet.';
+  el.auditEmpty.hidden = rows.length > 0;
+  el.auditTable.hidden = rows.length === 0;
   fill(
     el.auditRows,
     ...rows.map((row) =>
       h(
         'tr',
-        { class: row.outcome === 'ok' ? null : 'failed' },
-        timeCell(row.at, activity.now, false),
-        h('td', {}, row.event),
+        { class: row.outcome === 'ok' ? null : 'failed', 'data-id': row.id },
+        timeCell(row.at, now, false),
+        // A tallied row (refusals repeated from one address) stands for `count` events.
+        h('td', {}, row.event, row.count > 1 ? h('small', { class: 'tally', title: `${row.count} events in this row` }, `× ${row.count}`) : null),
         h('td', {}, h('span', { class: `badge ${row.outcome === 'ok' ? 'ok' : 'bad'}` }, row.outcome)),
         h('td', {}, row.username ?? '–'),
         h('td', {}, row.door ?? '–'),
@@ -389,6 +480,32 @@ async function loadActivity(current: () => boolean): Promise<void> {
       ),
     ),
   );
+  labelCells(el.auditTable);
+}
+
+/** A changed filter starts again at the newest rows. */
+function restartAudit(): void {
+  auditPages = [undefined];
+  void refresh();
+}
+
+// ---------------------------------------------------------------- time zone
+
+function showZone(): void {
+  const zone = currentZone();
+  for (const b of el.zoneButtons) b.setAttribute('aria-pressed', String(b.dataset.zone === zone));
+  for (const span of document.querySelectorAll('.zone-name')) span.textContent = zoneLabel();
+}
+
+/** Shows every time in `zone`; the audit filter's times keep the moments they named. */
+function switchZone(zone: Zone): void {
+  if (zone === currentZone()) return;
+  const inputs = [...el.auditFilter.querySelectorAll<HTMLInputElement>('input[type="datetime-local"]')];
+  const moments = inputs.map((input) => fromInputValue(input.value));
+  setZone(zone);
+  inputs.forEach((input, i) => (input.value = moments[i] === undefined ? '' : toInputValue(moments[i]!)));
+  showZone();
+  void refresh();
 }
 
 // ---------------------------------------------------------------- wiring
@@ -428,6 +545,27 @@ function wire(): void {
   el.accountFilter.addEventListener('input', () => void refresh());
   el.accountFilter.addEventListener('submit', (event) => event.preventDefault());
   el.activityFilter.addEventListener('change', () => void refresh());
+  el.auditFilter.addEventListener('input', restartAudit);
+  el.auditFilter.addEventListener('change', restartAudit);
+  el.auditFilter.addEventListener('reset', () => window.setTimeout(restartAudit));
+  el.auditFilter.addEventListener('submit', (event) => event.preventDefault());
+  el.auditOlder.addEventListener('click', () => {
+    const next = Number(el.auditOlder.dataset.next);
+    if (!next) return;
+    auditPages.push(next);
+    void refresh();
+  });
+  el.auditNewer.addEventListener('click', () => {
+    if (auditPages.length > 1) auditPages.pop();
+    void refresh();
+  });
+  for (const b of el.zoneButtons) b.addEventListener('click', () => switchZone(b.dataset.zone === 'local' ? 'local' : 'utc'));
+  // The chart is drawn to its box's width: a window made narrower or wider gets it drawn again.
+  let resizing: number | undefined;
+  window.addEventListener('resize', () => {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(() => state.view === 'activity' && void refresh(), 200);
+  });
 
   el.newAccount.addEventListener('click', openAccountDialog);
   el.accountForm.addEventListener('submit', (event) => void submitAccount(event));
@@ -438,6 +576,7 @@ function wire(): void {
 
 async function start(): Promise<void> {
   wire();
+  showZone();
   el.boot.hidden = true;
   try {
     showLoggedIn(await api.me());

@@ -1,5 +1,6 @@
 import type { Activity, SeriesName } from './api.js';
 import { fill, h, s } from './dom.js';
+import { fieldsOf, hhmm, when, zoneLabel } from './format.js';
 
 /** How each series is named on the page, bottom of the stack first. */
 const STACK: readonly { name: SeriesName; label: string; one: string; many: string }[] = [
@@ -10,20 +11,17 @@ const STACK: readonly { name: SeriesName; label: string; one: string; many: stri
   { name: 'lockouts', label: 'Lockouts', one: 'lockout', many: 'lockouts' },
 ];
 
-const WIDTH = 960;
+/** The drawing's width when its box has none yet; otherwise the box's own, so text keeps its size on a phone. */
+const DEFAULT_WIDTH = 960;
+const MIN_WIDTH = 300;
 const HEIGHT = 240;
 const LEFT = 36;
 const RIGHT = 8;
 const TOP = 10;
 const BOTTOM = 24;
-/** More bars than this would be thinner than a pixel or two: minutes are then grouped. */
+/** More bars than this would be thinner than a pixel or two (and at most one per 3 px): minutes are then grouped. */
 const MAX_BARS = 180;
-
-const pad = (n: number) => String(n).padStart(2, '0');
-const hhmm = (ms: number) => {
-  const d = new Date(ms);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
+const MIN_BAR_PX = 3;
 
 /**
  * The count scale: a step of 1, 2 or 5 × 10^k, the smallest that reaches `max` in at most five lines, and
@@ -40,18 +38,19 @@ function scaleFor(max: number): { step: number; top: number } {
 }
 
 /** Minutes per bar: 1 when the bars fit, else the next of 2, 5, 10, 15, 30, 60 that fits. */
-function minutesPerBar(buckets: number): number {
-  return [1, 2, 5, 10, 15, 30, 60].find((m) => Math.ceil(buckets / m) <= MAX_BARS) ?? 60;
+function minutesPerBar(buckets: number, maxBars: number): number {
+  return [1, 2, 5, 10, 15, 30, 60].find((m) => Math.ceil(buckets / m) <= maxBars) ?? 60;
 }
 
 /** Minutes between time labels: about six labels across. */
-function minutesPerLabel(totalMinutes: number): number {
-  return [10, 15, 30, 60, 120, 180, 240].find((m) => totalMinutes / m <= 7) ?? 240;
+function minutesPerLabel(totalMinutes: number, labels: number): number {
+  return [10, 15, 30, 60, 120, 180, 240, 360].find((m) => totalMinutes / m <= labels) ?? 360;
 }
 
 /** Draws `activity` as stacked bars (an inline SVG, no library) into `target`, and its legend into `legend`. */
 export function drawActivity(target: Element, legend: Element, activity: Activity): void {
-  const group = minutesPerBar(activity.buckets);
+  const WIDTH = Math.max(MIN_WIDTH, Math.round(target.clientWidth) || DEFAULT_WIDTH);
+  const group = minutesPerBar(activity.buckets, Math.min(MAX_BARS, Math.floor((WIDTH - LEFT - RIGHT) / MIN_BAR_PX)));
   const bars = Math.ceil(activity.buckets / group);
   const step = activity.bucketMs * group;
   const sums = (name: SeriesName) => {
@@ -83,12 +82,13 @@ export function drawActivity(target: Element, legend: Element, activity: Activit
     );
   }
 
-  // Time labels on whole local hours / minutes.
-  const every = minutesPerLabel(activity.buckets);
+  // Time labels on whole hours / minutes of the zone the page shows.
+  // About one label per 70 px, seven at most.
+  const every = minutesPerLabel(activity.buckets, Math.min(7, Math.floor((WIDTH - LEFT - RIGHT) / 70)));
   for (let i = 0; i < activity.buckets; i++) {
     const at = activity.from + i * activity.bucketMs;
-    const d = new Date(at);
-    if ((d.getHours() * 60 + d.getMinutes()) % every !== 0) continue;
+    const f = fieldsOf(at);
+    if ((f.hours * 60 + f.minutes) % every !== 0) continue;
     const x = LEFT + (i / group) * barWidth;
     svg.append(
       s('line', { x1: x, x2: x, y1: TOP + plotHeight, y2: TOP + plotHeight + 4, class: 'axis' }),
@@ -103,7 +103,7 @@ export function drawActivity(target: Element, legend: Element, activity: Activit
     const parts = STACK.filter(({ name }) => grouped.get(name)![i]! > 0).map(
       ({ name, one, many }) => `${grouped.get(name)![i]} ${grouped.get(name)![i] === 1 ? one : many}`,
     );
-    const column = s('g', { class: 'bar' }, s('title', {}, `${hhmm(start)}–${hhmm(start + step)}: ${parts.join(', ')}`));
+    const column = s('g', { class: 'bar' }, s('title', {}, `${when(start)} to ${hhmm(start + step)}: ${parts.join(', ')}`));
     let base = 0;
     for (const { name } of STACK) {
       const value = grouped.get(name)![i]!;
@@ -129,7 +129,7 @@ export function drawActivity(target: Element, legend: Element, activity: Activit
 
   fill(
     legend,
-    h('span', { class: 'per' }, group === 1 ? 'per minute' : `per ${group} minutes`),
+    h('span', { class: 'per' }, `${group === 1 ? 'per minute' : `per ${group} minutes`}, times in ${zoneLabel(activity.now)}`),
     ...STACK.map(({ name, label }) =>
       h(
         'span',

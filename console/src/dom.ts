@@ -56,3 +56,11 @@ export function formValues(form: HTMLFormElement): Record<string, string> {
   });
   return values;
 }
+
+/** Names each body cell of `table` by its column's heading (`data-label`), which narrow screens show beside it. */
+export function labelCells(table: HTMLTableElement): void {
+  const headings = [...(table.tHead?.rows[0]?.cells ?? [])].map((cell) => cell.textContent ?? '');
+  for (const row of table.tBodies[0]?.rows ?? []) {
+    [...row.cells].forEach((cell, i) => cell.setAttribute('data-label', headings[i] ?? ''));
+  }
+}

@@ -1,20 +1,77 @@
-/** How times and durations read on the page: local time, and how long ago or ahead. */
+/**
+ * How times and durations read on the page. Every time shows its date and its zone: UTC unless the operator
+ * switches to the browser's local time (remembered in this browser).
+ */
+
+export type Zone = 'utc' | 'local';
+
+const ZONE_KEY = 'dualgate.console.zone';
+let zone: Zone = readZone();
+
+function readZone(): Zone {
+  try {
+    return localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'utc';
+  } catch {
+    return 'utc';
+  }
+}
+
+export function currentZone(): Zone {
+  return zone;
+}
+
+export function setZone(next: Zone): void {
+  zone = next;
+  try {
+    localStorage.setItem(ZONE_KEY, next);
+  } catch {
+    // storage off: the choice lasts until the page is reloaded
+  }
+}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `14:03:27` for today, `2026-06-01 14:03` for another day. */
-export function when(ms: number, now: number): string {
+/** The calendar fields of `ms` in the current zone. */
+export function fieldsOf(ms: number): { year: number; month: number; day: number; hours: number; minutes: number; seconds: number } {
   const d = new Date(ms);
-  const today = new Date(now);
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  if (d.toDateString() === today.toDateString()) return `${time}:${pad(d.getSeconds())}`;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+  return zone === 'utc'
+    ? { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds() }
+    : { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hours: d.getHours(), minutes: d.getMinutes(), seconds: d.getSeconds() };
 }
 
-/** The full local date and time, for tooltips. */
-export function full(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+/** `UTC`, or the local zone's offset at `ms` (`UTC+01:00`; it changes with daylight saving time). */
+export function zoneLabel(ms: number = Date.now()): string {
+  if (zone === 'utc') return 'UTC';
+  const offset = -new Date(ms).getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  return `UTC${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
+
+/** `2026-06-01 14:03:27 UTC` (or `... UTC+02:00` in local time). */
+export function when(ms: number): string {
+  const f = fieldsOf(ms);
+  return `${f.year}-${pad(f.month)}-${pad(f.day)} ${pad(f.hours)}:${pad(f.minutes)}:${pad(f.seconds)} ${zoneLabel(ms)}`;
+}
+
+/** `14:03` in the current zone, for the chart's axis. */
+export function hhmm(ms: number): string {
+  const f = fieldsOf(ms);
+  return `${pad(f.hours)}:${pad(f.minutes)}`;
+}
+
+/** The value of a `datetime-local` input showing `ms` in the current zone (`2026-06-01T14:03:27`). */
+export function toInputValue(ms: number): string {
+  const f = fieldsOf(ms);
+  return `${f.year}-${pad(f.month)}-${pad(f.day)}T${pad(f.hours)}:${pad(f.minutes)}:${pad(f.seconds)}`;
+}
+
+/** The time a `datetime-local` input's value names in the current zone; undefined when empty or invalid. */
+export function fromInputValue(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!m) return undefined;
+  const [year, month, day, hours, minutes, seconds] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const ms = zone === 'utc' ? Date.UTC(year, month - 1, day, hours, minutes, seconds) : new Date(year, month - 1, day, hours, minutes, seconds).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** `42 s`, `5 min`, `3 h 20 min`, `2 d 4 h`. */

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
-import type { AuditCount, AuditRow, Store, StoredAuditRow } from '../store/types';
+import type { AuditCount, AuditPage, AuditQuery, AuditRow, Store, StoredAuditRow } from '../store/types';
 
 export type AuditEvent =
   | 'login'
@@ -92,6 +92,27 @@ export class AuditLog {
 
   recent(limit: number): Promise<StoredAuditRow[]> {
     return this.store.listAudit(limit);
+  }
+
+  /** One page of the entries `page` matches, newest first. */
+  find(page: AuditPage): Promise<StoredAuditRow[]> {
+    return this.store.findAudit(page);
+  }
+
+  /** How many entries `query` matches. */
+  count(query: AuditQuery): Promise<number> {
+    return this.store.countAuditMatching(query);
+  }
+
+  /** Every entry `query` matches, newest first, read `batch` rows at a time (an export of any size). */
+  async *every(query: AuditQuery, batch = 1000): AsyncGenerator<StoredAuditRow[]> {
+    let beforeId: number | undefined;
+    for (;;) {
+      const rows = await this.store.findAudit({ ...query, beforeId, limit: batch });
+      if (rows.length > 0) yield rows;
+      if (rows.length < batch) return;
+      beforeId = rows[rows.length - 1]!.id;
+    }
   }
 
   /** Entries from `since` on, counted per `bucketMs` (a minute unless told), event and outcome. */

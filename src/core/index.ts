@@ -63,4 +63,5 @@ export async function createCore(
 export * from './errors';
 export type { RequestContext } from './context';
 export type { Account } from './accounts';
+export type { AuditQuery } from '../store/types';
 export type { Issued, LiveSession, LoginOptions } from './sessions';

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,7 @@ export interface Rendered {
 export function createMetrics(core: Core): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dualgate_' });
+  replaceEventLoopDelay(registry, 'dualgate_');
   const labelNames = ['door', 'operation', 'outcome'] as const;
   const requests = new Counter({ name: 'dualgate_requests_total', help: 'Requests by door, operation and outcome', labelNames, registers: [registry] });
   const latency = new Histogram({
@@ -102,6 +104,40 @@ export function createMetrics(core: Core): Metrics {
       await answer(render, res);
     },
   };
+}
+
+/** The event-loop delay statistics of the default metrics, by name, with how workers' values combine. */
+const DELAY_STATS: { name: string; help: string; aggregator: 'min' | 'max' | 'average'; read(h: IntervalHistogram): number }[] = [
+  { name: 'min', help: 'The minimum recorded event loop delay.', aggregator: 'min', read: (h) => h.min },
+  { name: 'max', help: 'The maximum recorded event loop delay.', aggregator: 'max', read: (h) => h.max },
+  { name: 'mean', help: 'The mean of the recorded event loop delays.', aggregator: 'average', read: (h) => h.mean },
+  { name: 'stddev', help: 'The standard deviation of the recorded event loop delays.', aggregator: 'average', read: (h) => h.stddev },
+  { name: 'p50', help: 'The 50th percentile of the recorded event loop delays.', aggregator: 'average', read: (h) => h.percentile(50) },
+  { name: 'p90', help: 'The 90th percentile of the recorded event loop delays.', aggregator: 'average', read: (h) => h.percentile(90) },
+  { name: 'p99', help: 'The 99th percentile of the recorded event loop delays.', aggregator: 'average', read: (h) => h.percentile(99) },
+];
+
+/**
+ * The default metrics' event-loop delay statistics, with the same names, reading 0 while the histogram
+ * holds no sample. prom-client reads Node's histogram as it is, and an empty one (right after start, or a
+ * scrape that comes again within a sampling interval) has a minimum of 2^63-1 ns, shown as 9223372036 s,
+ * and a NaN mean. Like prom-client's, the statistics cover the time since the previous scrape.
+ */
+function replaceEventLoopDelay(registry: Registry, prefix: string): void {
+  const histogram = monitorEventLoopDelay();
+  histogram.enable();
+  // The first gauge reads the histogram for all of them (a scrape collects in registration order), then starts
+  // the next interval.
+  const collect = () => {
+    const empty = histogram.count === 0;
+    DELAY_STATS.forEach(({ read }, i) => gauges[i]!.set(empty ? 0 : read(histogram) / 1e9));
+    histogram.reset();
+  };
+  const gauges = DELAY_STATS.map(({ name, help, aggregator }, i) => {
+    const metric = `${prefix}nodejs_eventloop_lag_${name}_seconds`;
+    registry.removeSingleMetric(metric);
+    return new Gauge({ name: metric, help, aggregator, registers: [registry], collect: i === 0 ? collect : undefined });
+  });
 }
 
 async function answer(render: () => Promise<Rendered>, res: ServerResponse): Promise<void> {

@@ -6,6 +6,8 @@ import type {
   AccountRow,
   AddressLock,
   AuditCount,
+  AuditPage,
+  AuditQuery,
   AuditRow,
   LockoutLimits,
   LoginAttempt,
@@ -228,6 +230,13 @@ const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
 };
 
 /** Every statement's text, by the name it is prepared under. */
+/** The conditions of an `AuditQuery` ($1 to $5), each a no-op when its parameter is null. */
+const AUDIT_MATCHES = `($1::text IS NULL OR position(lower($1) in lower(username)) > 0)
+  AND ($2::text IS NULL OR event = $2) AND ($3::text IS NULL OR outcome = $3)
+  AND ($4::bigint IS NULL OR at >= $4) AND ($5::bigint IS NULL OR at < $5)`;
+
+const auditParams = (q: AuditQuery): unknown[] => [q.usernamePart ?? null, q.event ?? null, q.outcome ?? null, q.from ?? null, q.to ?? null];
+
 const SQL = {
   insertAccount: `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
       customer_key, ttl, created_at, updated_at, username_key)
@@ -317,6 +326,7 @@ const SQL = {
   sessionById: `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions s
     WHERE ($1::text IS NULL OR s.username = $1)
+      AND ($5::text IS NULL OR position(lower($5) in lower(s.username)) > 0)
       AND ($2::text IS NULL OR s.door = $2)
       AND ($3::bigint IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3))
     ORDER BY s.created_at DESC, s.id
@@ -357,6 +367,10 @@ const SQL = {
     SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   listAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail, count
     FROM audit ORDER BY id DESC LIMIT $1`,
+  findAudit: `SELECT id, at, cid, event, username, session_id AS "sessionId", door, client_ip AS "clientIp", outcome, detail, count
+    FROM audit WHERE ${AUDIT_MATCHES} AND ($6::bigint IS NULL OR id < $6)
+    ORDER BY id DESC LIMIT $7`,
+  countAuditMatching: `SELECT count(*) FROM audit WHERE ${AUDIT_MATCHES}`,
   countAudit: `SELECT at - at % $2 AS bucket, event, outcome, sum(count) AS count
     FROM audit WHERE at >= $1
     GROUP BY 1, event, outcome
@@ -688,7 +702,13 @@ export class PostgresStore implements Store {
   }
 
   async listSessions(filter: SessionFilter): Promise<SessionRow[]> {
-    const rows = await this.rows('listSessions', [filter.username ?? null, filter.door ?? null, filter.aliveAt ?? null, filter.limit ?? null]);
+    const rows = await this.rows('listSessions', [
+      filter.username ?? null,
+      filter.door ?? null,
+      filter.aliveAt ?? null,
+      filter.limit ?? null,
+      filter.usernamePart ?? null,
+    ]);
     return rows.map((row) => sessionAt(row, 0));
   }
 
@@ -722,6 +742,14 @@ export class PostgresStore implements Store {
 
   async purgeAudit(before: number, batch: number): Promise<number> {
     return (await this.run(statement('purgeAudit', [before, batch]))).rowCount ?? 0;
+  }
+
+  findAudit(page: AuditPage): Promise<StoredAuditRow[]> {
+    return this.objects<StoredAuditRow>('findAudit', [...auditParams(page), page.beforeId ?? null, page.limit]);
+  }
+
+  async countAuditMatching(query: AuditQuery): Promise<number> {
+    return (await this.rows('countAuditMatching', auditParams(query)))[0]![0] as number;
   }
 
   listAudit(limit: number): Promise<StoredAuditRow[]> {

@@ -13,6 +13,8 @@ import type {
   AccountRow,
   AddressLock,
   AuditCount,
+  AuditPage,
+  AuditQuery,
   AuditRow,
   LockoutLimits,
   LoginAttempt,
@@ -230,6 +232,19 @@ const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
 
 const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));
 
+/** The conditions of an `AuditQuery`, each a no-op when its parameter is null. */
+const AUDIT_MATCHES = `(@usernamePart IS NULL OR instr(lower(username), lower(@usernamePart)) > 0)
+  AND (@event IS NULL OR event = @event) AND (@outcome IS NULL OR outcome = @outcome)
+  AND (@from IS NULL OR at >= @from) AND (@to IS NULL OR at < @to)`;
+
+const auditParams = (q: AuditQuery) => ({
+  usernamePart: q.usernamePart ?? null,
+  event: q.event ?? null,
+  outcome: q.outcome ?? null,
+  from: q.from ?? null,
+  to: q.to ?? null,
+});
+
 /** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
   username: 'username',
@@ -384,6 +399,7 @@ export class SqliteStore implements Store {
         .prepare(
           `SELECT ${SESSION_COLUMNS} FROM sessions s
            WHERE (@username IS NULL OR s.username = @username)
+             AND (@usernamePart IS NULL OR instr(lower(s.username), lower(@usernamePart)) > 0)
              AND (@door IS NULL OR s.door = @door)
              AND (@aliveAt IS NULL OR (s.revoked_at IS NULL AND s.idle_expires_at > @aliveAt
                                        AND s.absolute_expires_at > @aliveAt))
@@ -430,6 +446,12 @@ export class SqliteStore implements Store {
         `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail, count
          FROM audit ORDER BY id DESC LIMIT ?`,
       ),
+      findAudit: db.prepare(
+        `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail, count
+         FROM audit WHERE ${AUDIT_MATCHES} AND (@beforeId IS NULL OR id < @beforeId)
+         ORDER BY id DESC LIMIT @limit`,
+      ),
+      countAuditMatching: db.prepare(`SELECT count(*) AS n FROM audit WHERE ${AUDIT_MATCHES}`),
       countAudit: db.prepare(
         `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, sum(count) AS count
          FROM audit WHERE at >= @since
@@ -676,6 +698,7 @@ export class SqliteStore implements Store {
       (
         this.sql.listSessions.all({
           username: filter.username ?? null,
+          usernamePart: filter.usernamePart ?? null,
           door: filter.door ?? null,
           aliveAt: filter.aliveAt ?? null,
           limit: filter.limit ?? -1,
@@ -726,6 +749,15 @@ export class SqliteStore implements Store {
 
   listAudit(limit: number): Promise<StoredAuditRow[]> {
     return this.commits.read(() => this.sql.listAudit.all(limit) as StoredAuditRow[]);
+  }
+
+  findAudit(page: AuditPage): Promise<StoredAuditRow[]> {
+    const params = { ...auditParams(page), beforeId: page.beforeId ?? null, limit: page.limit };
+    return this.commits.read(() => this.sql.findAudit.all(params) as StoredAuditRow[]);
+  }
+
+  countAuditMatching(query: AuditQuery): Promise<number> {
+    return this.commits.read(() => (this.sql.countAuditMatching.get(auditParams(query)) as { n: number }).n);
   }
 
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {

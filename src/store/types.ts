@@ -73,6 +73,8 @@ export interface RevokedByToken {
 
 export interface SessionFilter {
   username?: string;
+  /** Only sessions whose username contains this text, ignoring case (an operator's search). */
+  usernamePart?: string;
   door?: string;
   /** Only sessions alive at this time. */
   aliveAt?: number;
@@ -95,6 +97,24 @@ export interface StoredAuditRow extends AuditRow {
   id: number;
   /** How many events the row stands for: 1, or more for a tallied row (`Store.tallyAudit`). */
   count: number;
+}
+
+/** Which audit rows to read; each field given narrows the rows, an absent one does not. */
+export interface AuditQuery {
+  /** Rows whose username contains this text, ignoring case. */
+  usernamePart?: string;
+  event?: string;
+  outcome?: string;
+  /** Rows at or after this time. */
+  from?: number;
+  /** Rows before this time. */
+  to?: number;
+}
+
+/** A page of audit rows, newest (highest id) first: `beforeId` continues where the previous page ended. */
+export interface AuditPage extends AuditQuery {
+  beforeId?: number;
+  limit: number;
 }
 
 /** How many audit rows one event and outcome had in one time bucket. */
@@ -255,6 +275,10 @@ export interface Store {
   /** Deletes up to `batch` audit rows older than `before`, oldest first; how many. */
   purgeAudit(before: number, batch: number): Promise<number>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
+  /** The rows `page` asks for, newest first. */
+  findAudit(page: AuditPage): Promise<StoredAuditRow[]>;
+  /** How many rows `query` matches (a tallied row is one row). */
+  countAuditMatching(query: AuditQuery): Promise<number>;
   /** Audit events from `since` on (a tallied row counts its count), by `bucketMs`-long bucket, event and outcome; oldest bucket first. */
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]>;
 

@@ -20,6 +20,7 @@ const ADMIN_CALLS: [string, string, unknown][] = [
   ['POST', '/accounts/2/password', { password: 'pw-x' }],
   ['GET', '/activity', undefined],
   ['GET', '/audit', undefined],
+  ['GET', '/audit.csv', undefined],
 ];
 
 describe('operator console API', () => {
@@ -212,6 +213,14 @@ describe('operator console API', () => {
       const both = await admin.call('GET', '/sessions?user=carol&door=crafter');
       expect(both.body.sessions).toHaveLength(1);
       expect((await admin.call('GET', '/sessions?user=nobody')).body.sessions).toEqual([]);
+      // A part of a name, in any case, finds every session of the names it is part of.
+      for (const part of ['car', 'ARO', 'o']) {
+        const found = (await admin.call('GET', `/sessions?user=${part}`)).body.sessions.map((s: any) => `${s.username}@${s.door}`).sort();
+        expect([part, found]).toEqual([part, part === 'o' ? ['carol@crafter', 'carol@zato', 'root@console', 'root@zato'] : ['carol@crafter', 'carol@zato']]);
+      }
+      // `%` and `_` are letters here, not patterns.
+      expect((await admin.call('GET', '/sessions?user=%25')).body.sessions).toEqual([]);
+      expect((await admin.call('GET', '/sessions?user=c_rol')).body.sessions).toEqual([]);
       expect((await admin.call('GET', `/sessions?user=${'x'.repeat(129)}`)).status).toBe(400);
     });
 
@@ -410,6 +419,147 @@ describe('operator console API', () => {
     });
   });
 
+  describe('the audit log', () => {
+    beforeEach(() => admin.login());
+
+    /** Writes audit rows as the core does, at the times given (minutes after `start`). */
+    async function history(start: number, rows: [minutes: number, event: string, outcome: 'ok' | 'failed', username: string][]) {
+      for (const [minutes, event, outcome, username] of rows) {
+        server.clock.set(start + minutes * 60_000);
+        await server.core.audit.record({ cid: null, door: 'zato', clientIp: '127.0.0.9' }, { event: event as 'login', outcome, username });
+      }
+    }
+
+    /** The export as the browser downloads it: the cookie, no CSRF header (a GET). */
+    async function exportCsv(query = '') {
+      const res = await fetch(`${server.url}/console/api/audit.csv${query}`, { headers: { cookie: `dualgate_console=${admin.cookie}` } });
+      return { status: res.status, headers: res.headers, text: await res.text() };
+    }
+
+    it('filters by part of a user name, event, outcome and time range, and says how many rows match', async () => {
+      const start = Date.UTC(2026, 11, 1, 9, 0);
+      await history(start, [
+        [0, 'login', 'ok', 'carol'],
+        [1, 'login', 'failed', 'carol'],
+        [2, 'login', 'failed', 'Caroline'],
+        [3, 'logout', 'ok', 'carol'],
+        [4, 'lockout', 'failed', 'dave'],
+        [5, 'login', 'ok', 'dave'],
+      ]);
+      const names = async (query: string) => {
+        const answer = await admin.call('GET', `/audit?${query}`);
+        expect(answer.status).toBe(200);
+        return { total: answer.body.total, rows: answer.body.rows.map((r: any) => `${r.event} ${r.outcome} ${r.username}`) };
+      };
+      expect(await names('user=CAROL&outcome=failed')).toEqual({ total: 2, rows: ['login failed Caroline', 'login failed carol'] });
+      expect(await names('event=login&outcome=ok&user=a')).toEqual({ total: 2, rows: ['login ok dave', 'login ok carol'] });
+      // From 09:01 (included) to 09:04 (excluded), as epoch ms or ISO 8601 with a zone.
+      const range = ['logout ok carol', 'login failed Caroline', 'login failed carol'];
+      expect(await names(`from=${start + 60_000}&to=${start + 4 * 60_000}`)).toEqual({ total: 3, rows: range });
+      expect(await names('from=2026-12-01T09:01:00Z&to=2026-12-01T10:04:00%2B01:00')).toEqual({ total: 3, rows: range });
+      expect(await names('from=2026-12-01T09:06:00Z&to=2026-12-01T12:00:00Z')).toEqual({ total: 0, rows: [] });
+    });
+
+    it('pages newest first: `next` continues after the last row, until there are no more', async () => {
+      const start = Date.UTC(2026, 11, 1, 9, 0);
+      await history(start, Array.from({ length: 7 }, (_, i) => [i, 'login', 'ok', `user${i}`] as [number, string, 'ok', string]));
+      const seen: string[] = [];
+      let next: number | null = null;
+      let pages = 0;
+      do {
+        const answer = await admin.call('GET', `/audit?user=user&limit=3${next ? `&before=${next}` : ''}`);
+        expect(answer.body.total).toBe(7);
+        seen.push(...answer.body.rows.map((r: any) => r.username));
+        next = answer.body.next as number | null;
+        pages++;
+      } while (next !== null);
+      expect(pages).toBe(3);
+      expect(seen).toEqual(['user6', 'user5', 'user4', 'user3', 'user2', 'user1', 'user0']);
+      // A page that ends exactly at the last row says so: no empty page after it.
+      expect((await admin.call('GET', '/audit?user=user&limit=7')).body.next).toBeNull();
+    });
+
+    it.each([
+      ['outcome=maybe', 'outcome', 'Invalid outcome: expected ok or failed'],
+      ['event=Log%20in', 'event', 'Invalid event: expected an event name such as login'],
+      ['from=yesterday', 'from', 'Invalid from: expected epoch milliseconds or an ISO 8601 time with its zone'],
+      ['to=2026-12-01T09:00', 'to', 'Invalid to: expected epoch milliseconds or an ISO 8601 time with its zone'],
+      ['from=2026-12-01T09:00:00Z&to=2026-12-01T08:00:00Z', 'to', 'Invalid to: earlier than from'],
+      ['before=0', 'before', 'Invalid before: expected a whole number from 1'],
+      ['limit=0', 'limit', 'Invalid limit: expected a whole number from 1 to 500'],
+      [`user=${'x'.repeat(129)}`, 'user', 'Invalid user: expected text of at most 128 characters'],
+    ])('refuses %s: 400 naming the field, for the list and the export alike', async (query, field, error) => {
+      expect((await admin.call('GET', `/audit?${query}`)).body).toEqual({ error, code: 'BadInput', field, cid: CID });
+      if (field !== 'limit' && field !== 'before') {
+        const answer = await exportCsv(`?${query}`);
+        expect([answer.status, JSON.parse(answer.text).field]).toEqual([400, field]);
+      }
+      expect((await admin.call('GET', '/audit')).status).toBe(200);
+    });
+
+    it('exports every matching row as CSV, newest first, in batches, a formula in a name made harmless', async () => {
+      const start = Date.UTC(2026, 11, 1, 9, 0);
+      server.clock.set(start);
+      // More rows than one batch of the store's reads (1000), written at once as the core writes them.
+      await Promise.all(
+        Array.from({ length: 2345 }, (_, i) =>
+          server.core.audit.record(
+            { cid: `K${i}`, door: 'xweb', clientIp: '127.0.0.2' },
+            { event: 'login', outcome: 'failed', username: `bulk${i}`, detail: 'bad password' },
+          ),
+        ),
+      );
+      server.clock.set(start + 60_000);
+      await server.core.audit.record(
+        { cid: null, door: 'crafter', clientIp: '::1' },
+        { event: 'login', outcome: 'failed', username: '=HYPERLINK("http://evil")', detail: 'unknown user, "quoted"' },
+      );
+      // Refusals tallied into one row, as the core keeps repeated refusals from one address.
+      server.clock.set(start + 2 * 60_000);
+      for (let i = 0; i < 3; i++) {
+        await server.core.audit.tally({ cid: null, door: 'zato', clientIp: '127.0.0.3' }, { event: 'login', outcome: 'failed', detail: 'throttled' }, 'throttled 127.0.0.3');
+      }
+
+      const all = await exportCsv('?outcome=failed');
+      expect(all.status).toBe(200);
+      expect(all.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(all.headers.get('content-disposition')).toBe('attachment; filename=dualgate-audit-2026-12-01T09-02-00Z.csv');
+      expect(all.headers.get('cache-control')).toBe('no-store');
+      const lines = all.text.split('\r\n');
+      expect(lines[0]).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail,count');
+      expect(lines[1]).toMatch(/^\d+,2026-12-01T09:02:00\.000Z,login,failed,,zato,127\.0\.0\.3,,,throttled,3$/);
+      expect(lines[2]).toMatch(/^\d+,2026-12-01T09:01:00\.000Z,login,failed,"'=HYPERLINK\(""http:\/\/evil""\)",crafter,::1,,,"unknown user, ""quoted""",1$/);
+      expect(lines.at(-1)).toBe('');
+      const bulk = lines.slice(3, -1);
+      expect(bulk).toHaveLength(2345);
+      expect(bulk[0]).toMatch(/^\d+,2026-12-01T09:00:00\.000Z,login,failed,bulk\d+,xweb,127\.0\.0\.2,,K\d+,bad password,1$/);
+      // The list shows the tallied row once, with its count.
+      const listed = await admin.call('GET', '/audit?outcome=failed&limit=2');
+      expect(listed.body.total).toBe(2345 + 2);
+      expect(listed.body.rows.map((r: any) => [r.detail, r.count])).toEqual([['throttled', 3], ['unknown user, "quoted"', 1]]);
+      const ids = bulk.map((line) => Number(line.split(',')[0]));
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+      expect(new Set(bulk.map((line) => line.split(',')[4])).size).toBe(2345);
+
+      // The same filters as the list.
+      const one = await exportCsv('?user=bulk1234');
+      expect(one.text.split('\r\n').slice(1, -1).map((line) => line.split(',')[4])).toEqual(['bulk1234']);
+      // A client that goes away after the first bytes: the export stops, and the server goes on answering.
+      const abort = new AbortController();
+      const partial = await fetch(`${server.url}/console/api/audit.csv`, { headers: { cookie: `dualgate_console=${admin.cookie}` }, signal: abort.signal });
+      const reader = partial.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      abort.abort();
+      await expect(reader.read()).rejects.toThrow();
+      expect((await exportCsv('?user=bulk1234')).status).toBe(200);
+
+      const head = await fetch(`${server.url}/console/api/audit.csv`, { method: 'HEAD', headers: { cookie: `dualgate_console=${admin.cookie}` } });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/csv; charset=utf-8', '']);
+      const none = await exportCsv('?event=lockout');
+      expect(none.text).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail,count\r\n');
+    });
+  });
+
   describe('the page', () => {
     it('serves the page, its script, style and icon from the package, with a strict content security policy', async () => {
       for (const path of ['/console', '/console/', '/console/index.html']) {
@@ -425,8 +575,10 @@ describe('operator console API', () => {
       // Nothing from another site: every file the page loads is served here.
       for (const ref of references) expect(ref).toMatch(/^(\/console\/|#)/);
       for (const ref of references.filter((r) => r.startsWith('/console/'))) {
-        expect((await fetch(server.url + ref)).status).toBe(200);
+        // The page's files are public; the one API link (the audit export) needs a console session.
+        expect([ref, (await fetch(server.url + ref)).status]).toEqual([ref, ref.startsWith('/console/api/') ? 401 : 200]);
       }
+      expect(references.filter((r) => r.startsWith('/console/api/'))).toEqual(['/console/api/audit.csv']);
       const script = await fetch(`${server.url}/console/app.js`);
       expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const imports = [...(await script.text()).matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]!);

@@ -82,6 +82,21 @@ describe('metrics', () => {
     expect(metricValue(text, 'dualgate_store_errors_total')).toBe(1);
   });
 
+  it('reports no nonsense right after start or when scraped again at once: every value finite, the event-loop delay in seconds a loop can take', async () => {
+    const server = await start({});
+    // Scrapes at once: all but the first come within Node's sampling interval, when its histogram is empty.
+    const scrapes = await Promise.all([1, 2, 3].map(() => scrape(`${server.url}/metrics`)));
+    for (const text of scrapes) {
+      const samples = text.split('\n').filter((line) => line && !line.startsWith('#'));
+      expect(samples.filter((line) => !/ -?\d+(\.\d+)?(e[+-]?\d+)?$/.test(line))).toEqual([]);
+      for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) {
+        const seconds = metricValue(text, `dualgate_nodejs_eventloop_lag_${stat}_seconds`);
+        expect([stat, seconds >= 0 && seconds < 10]).toEqual([stat, true]);
+      }
+      expect(metricValue(text, 'dualgate_nodejs_eventloop_lag_min_seconds')).toBeLessThanOrEqual(metricValue(text, 'dualgate_nodejs_eventloop_lag_max_seconds'));
+    }
+  });
+
   it('counts throttled log-ins', async () => {
     const server = await start({ DUALGATE_LOGIN_RATE: '1' });
     expect((await logIn(server, USER.username, USER.password)).status).toBe(200);

@@ -317,6 +317,40 @@ describe(`store contract (${TEST_STORE})`, () => {
     ]);
   });
 
+  it('finds audit rows by part of a name in any case, event, outcome, time range and page, every field as written', async () => {
+    const row = (at: number, username: string | null, event: string, outcome: string) => ({
+      at,
+      cid: `K${at}`,
+      event,
+      username,
+      sessionId: `s${at}`,
+      door: 'crafter',
+      clientIp: '192.0.2.9',
+      outcome,
+      detail: `d${at}`,
+    });
+    const rows = [row(AT, 'Carol', 'login', 'ok'), row(AT + 1, 'carol', 'login', 'failed'), row(AT + 2, null, 'login', 'failed'), row(AT + 3, 'oscar', 'logout', 'ok')];
+    for (const r of rows) await store.appendAudit(r);
+    const ids = (await store.listAudit(10)).map((r) => r.id).reverse();
+    const stored = rows.map((r, i) => ({ id: ids[i], ...r, count: 1 }));
+
+    expect(await store.findAudit({ limit: 10 })).toEqual([...stored].reverse());
+    expect(await store.findAudit({ usernamePart: 'CAR', limit: 10 })).toEqual([stored[3], stored[1], stored[0]]);
+    expect(await store.findAudit({ usernamePart: 'car', outcome: 'failed', limit: 10 })).toEqual([stored[1]]);
+    expect(await store.findAudit({ event: 'login', from: AT + 1, to: AT + 3, limit: 10 })).toEqual([stored[2], stored[1]]);
+    expect(await store.findAudit({ limit: 2 })).toEqual([stored[3], stored[2]]);
+    expect(await store.findAudit({ beforeId: stored[2]!.id, limit: 2 })).toEqual([stored[1], stored[0]]);
+    expect(await store.findAudit({ usernamePart: '%', limit: 10 })).toEqual([]);
+    expect(await store.countAuditMatching({})).toBe(4);
+    expect(await store.countAuditMatching({ usernamePart: 'car' })).toBe(3);
+    expect(await store.countAuditMatching({ outcome: 'failed', to: AT + 2 })).toBe(1);
+
+    const session = sessionOf(await store.createAccount(ACCOUNT, AT), 'session-1');
+    await store.createSession(session, { hash: hash(3), kind: 'cookie', createdAt: AT });
+    expect((await store.listSessions({ usernamePart: 'aN' })).map((s) => s.id)).toEqual(['session-1']);
+    expect(await store.listSessions({ usernamePart: 'x' })).toEqual([]);
+  });
+
   it('keeps audit rows appended at once, each one and in order, and uses of many sessions at once', async () => {
     const row = { cid: null, username: 'ann', sessionId: null, door: 'zato', clientIp: null, outcome: 'ok', detail: null };
     await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit({ ...row, at: AT + i, event: `e${i}` })));

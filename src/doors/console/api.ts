@@ -1,6 +1,9 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
 import type { Request, Response } from 'express';
 import type { Config } from '../../config';
-import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type Core, type LiveSession, type RequestContext } from '../../core';
+import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type AuditQuery, type Core, type LiveSession, type RequestContext } from '../../core';
 import { LOCKED_FOR_GOOD } from '../../core/accounts';
 import type { AddressLock } from '../../store/types';
 import { readJsonObject } from '../../http/body';
@@ -38,6 +41,8 @@ export interface ConsoleAnswer {
   status?: number;
   body: object;
   setCookies?: string[];
+  /** Instead of `body` as JSON: a file the browser saves, written to the response as it is read. */
+  download?: { filename: string; type: string; write(to: Writable): Promise<void> };
 }
 
 export interface ConsoleOperation {
@@ -57,6 +62,11 @@ export interface ConsoleOperation {
 const ENDED_HERE = 'ended from the console';
 const MAX_SESSIONS_LISTED = 500;
 const MAX_AUDIT_ROWS = 500;
+/** Audit events are short lower-case words joined by dashes (`login`, `account-edit`). */
+const EVENT_NAME = /^[a-z][a-z-]{0,31}$/;
+const OUTCOMES = ['ok', 'failed'];
+/** The latest time JavaScript can represent, so every accepted bound is a real date. */
+const MAX_TIME = 8.64e15;
 const MAX_ACTIVITY_HOURS = 24;
 const MINUTE = 60_000;
 
@@ -134,6 +144,72 @@ function queryWhole(req: Request, name: string, min: number, max: number, fallba
   if (text === undefined) return fallback;
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n >= min && n <= max)) throw new BadInput(name, 'invalid', `Invalid ${name}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * A time query parameter: epoch milliseconds, or an ISO 8601 date and time with its zone (`Z` or `+01:00`);
+ * undefined when absent.
+ */
+function queryTime(req: Request, name: string): number | undefined {
+  const text = queryText(req, name, 40);
+  if (text === undefined) return undefined;
+  const ms = /^\d{1,16}$/.test(text) ? Number(text) : /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text) && /^\d{4}-/.test(text) ? Date.parse(text) : NaN;
+  if (!(ms >= 0 && ms <= MAX_TIME)) {
+    throw new BadInput(name, 'invalid', `Invalid ${name}: expected epoch milliseconds or an ISO 8601 time with its zone`);
+  }
+  return ms;
+}
+
+/** The audit filter of the query: `user` (part of a name), `event`, `outcome`, `from` and `to` (a time range). */
+function auditQueryOf(req: Request): AuditQuery {
+  const event = queryText(req, 'event', 32);
+  if (event !== undefined && !EVENT_NAME.test(event)) throw new BadInput('event', 'invalid', 'Invalid event: expected an event name such as login');
+  const outcome = queryText(req, 'outcome', 16);
+  if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new BadInput('outcome', 'invalid', 'Invalid outcome: expected ok or failed');
+  const from = queryTime(req, 'from');
+  const to = queryTime(req, 'to');
+  if (from !== undefined && to !== undefined && to < from) throw new BadInput('to', 'invalid', 'Invalid to: earlier than from');
+  return { usernamePart: queryText(req, 'user'), event, outcome, from, to };
+}
+
+/** The columns of the audit export, in order: the row's field and the CSV header. */
+const AUDIT_CSV_COLUMNS = [
+  { key: 'id', header: 'id' },
+  { key: 'time', header: 'time' },
+  { key: 'event', header: 'event' },
+  { key: 'outcome', header: 'outcome' },
+  { key: 'username', header: 'username' },
+  { key: 'door', header: 'door' },
+  { key: 'clientIp', header: 'client_ip' },
+  { key: 'sessionId', header: 'session_id' },
+  { key: 'cid', header: 'cid' },
+  { key: 'detail', header: 'detail' },
+  { key: 'count', header: 'count' },
+];
+
+/**
+ * Writes every audit row `query` matches to `to` as CSV (RFC 4180, UTC times in ISO 8601), a batch at a
+ * time: the pipeline reads the next batch only as fast as the client takes the file, and stops reading when
+ * the client goes away. A cell that a spreadsheet would take as a formula (a username such as
+ * `=HYPERLINK(...)` typed at a log-in) starts with a quote.
+ */
+async function writeAuditCsv(audit: Core['audit'], query: AuditQuery, to: Writable): Promise<void> {
+  async function* records() {
+    for await (const rows of audit.every(query)) {
+      for (const row of rows) yield { ...row, time: new Date(row.at).toISOString() };
+    }
+  }
+  const csv = stringify({ header: true, columns: AUDIT_CSV_COLUMNS, escape_formulas: true, record_delimiter: 'windows' });
+  await pipeline(Readable.from(records()), csv, to);
+}
+
+/** A row id query parameter (a page's cursor): a whole number from 1; undefined when absent. */
+function queryId(req: Request, name: string): number | undefined {
+  const text = queryText(req, name, 16);
+  if (text === undefined) return undefined;
+  const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1)) throw new BadInput(name, 'invalid', `Invalid ${name}: expected a whole number from 1`);
   return n;
 }
 
@@ -232,9 +308,9 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       path: '/sessions',
       access: 'admin',
       async run(call) {
-        const username = queryText(call.req, 'user');
+        const usernamePart = queryText(call.req, 'user');
         const door = queryText(call.req, 'door', 32);
-        const rows = await sessions.list({ username, door, alive: true, limit: MAX_SESSIONS_LISTED + 1 });
+        const rows = await sessions.list({ usernamePart, door, alive: true, limit: MAX_SESSIONS_LISTED + 1 });
         const current = requireOperatorOf(call).live.session.id;
         return {
           body: {
@@ -393,8 +469,28 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       path: '/audit',
       access: 'admin',
       async run(call) {
+        const query = auditQueryOf(call.req);
         const limit = queryWhole(call.req, 'limit', 1, MAX_AUDIT_ROWS, 100);
-        return { body: { rows: await audit.recent(limit) } };
+        const beforeId = queryId(call.req, 'before');
+        const [rows, total] = await Promise.all([audit.find({ ...query, beforeId, limit: limit + 1 }), audit.count(query)]);
+        const page = rows.slice(0, limit);
+        // `next` continues with the rows after this page's last, for as long as there are any.
+        const next = rows.length > limit ? page[page.length - 1]!.id : null;
+        return { body: { now: core.clock.now(), total, rows: page, next } };
+      },
+    },
+    {
+      name: 'audit-export',
+      method: 'GET',
+      path: '/audit.csv',
+      access: 'admin',
+      async run(call) {
+        const query = auditQueryOf(call.req);
+        const stamp = new Date(core.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+        return {
+          body: {},
+          download: { filename: `dualgate-audit-${stamp}.csv`, type: 'text/csv; charset=utf-8', write: (to) => writeAuditCsv(audit, query, to) },
+        };
       },
     },
   ];

@@ -104,8 +104,22 @@ async function answer(core: Core, operation: ConsoleOperation, req: Request, res
     }
     const result = await operation.run({ req, res, ctx: operator?.ctx ?? base, token, operator, secure: req.secure });
     for (const line of result.setCookies ?? []) res.append('Set-Cookie', line);
+    if (result.download) {
+      res.status(result.status ?? 200).type(result.download.type).attachment(result.download.filename);
+      // HEAD: the headers alone, without reading the rows.
+      if (req.method === 'HEAD') res.end();
+      else await result.download.write(res);
+      return;
+    }
     res.status(result.status ?? 200).json(result.body);
   } catch (err) {
+    // A download that fails half-way can no longer say so: the connection is cut, so the file is visibly
+    // incomplete rather than silently short.
+    if (res.headersSent) {
+      res.locals.error = err;
+      res.destroy();
+      return;
+    }
     sendError(res, err);
   }
 }

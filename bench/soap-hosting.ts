@@ -61,6 +61,7 @@ async function ownCodecServer() {
       path: '/xweb',
       wsdlFile: WSDL,
       xmlLimit: 65536,
+      versions: ['1.1'],
       operations: [
         {
           name: 'WebValidate',

@@ -4,6 +4,7 @@ import { Accounts } from './accounts';
 import { AuditLog } from './audit';
 import { systemClock, type Clock } from './clock';
 import { PasswordHasher } from './credentials';
+import { Nonces } from './nonces';
 import { Sessions, type SessionSettings } from './sessions';
 import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
@@ -21,6 +22,8 @@ export interface Core {
   accounts: Accounts;
   sessions: Sessions;
   audit: AuditLog;
+  /** Nonces good once (WS-Security), across workers and nodes. */
+  nonces: Nonces;
   clock: Clock;
   /** Answers when the store answers; throws `StoreUnavailable` when it does not. */
   ping(): Promise<void>;
@@ -46,6 +49,7 @@ export async function createCore(rawStore: Store, settings: CoreSettings, clock:
       new LoginThrottle(store, clock, settings.loginRatePerMinute),
     ),
     audit,
+    nonces: new Nonces(store),
     clock,
     ping: () => store.ping(),
     backup: (path) => store.backup(path),

@@ -230,6 +230,7 @@ export class Sessions {
    */
   async purge(batch = 200, signal?: AbortSignal): Promise<number> {
     await this.throttle.forgetOld();
+    await this.store.forgetNonces(this.clock.now());
     const before = this.clock.now() - this.settings.retention * 1000;
     let total = 0;
     for (;;) {

@@ -87,4 +87,12 @@ export const migrations: readonly string[] = [
     checked_at INTEGER NOT NULL
   );
   `,
+  // WS-Security UsernameToken nonces, each good once (by hash), kept until a replay would be refused anyway.
+  `
+  CREATE TABLE nonces (
+    hash       BLOB    PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+  `,
 ];

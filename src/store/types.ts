@@ -151,6 +151,14 @@ export interface Store {
   /** Forgets attempt windows that started before `before`. */
   forgetLoginAttempts(before: number): Promise<void>;
 
+  /**
+   * Records a nonce (by hash) as used until `expiresAt`, in one write; false when it is recorded already and
+   * has not expired by `now` (a replay).
+   */
+  claimNonce(hash: Buffer, expiresAt: number, now: number): Promise<boolean>;
+  /** Forgets nonces that expired before `before`. */
+  forgetNonces(before: number): Promise<void>;
+
   appendAudit(row: AuditRow): Promise<void>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
   /** Audit rows from `since` on, counted by `bucketMs`-long bucket, event and outcome; oldest bucket first. */

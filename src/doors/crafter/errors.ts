@@ -61,6 +61,9 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   MethodNotAllowed: reply(405, 'Method Not Allowed'),
   Unauthenticated: unauthorized,
   CsrfMismatch: reply(403, 'Forbidden'),
+  Ambiguous: badRequest,
+  MustUnderstand: badRequest,
+  SecurityRefused: unauthorized,
   // anything else: the cid lets an operator find the stack in the log
   Internal: (_err, cid) => internal(`unexpected error, cid ${cid}`),
 };

@@ -129,17 +129,28 @@ export function elementOf(service: ZatoService): string {
 /** A request's field by name, as the wire gave it (XML text or a JSON value); undefined when absent. */
 export type FieldSource = (name: string) => unknown;
 
+/** A caller's user name and password, from whichever credential source carried them. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 export interface ServiceCall {
   ctx: RequestContext;
   /** The Authorization header, for the admin services. */
   authorization: string | undefined;
+  /**
+   * Over SOAP, the WS-Security UsernameToken, when the request has one: a credential source beside the
+   * Authorization header. Called only for an admin service; it checks freshness and claims the nonce.
+   */
+  wsSecurity?: () => Promise<Credentials>;
   /** Reads the request's fields; called only once the caller may call the service. */
   input(): Promise<FieldSource>;
 }
 
 /** One call of a service, whatever the protocol: authenticate the caller, read the fields, run. */
 export async function callService(service: ZatoService, core: Core, call: ServiceCall): Promise<Reply> {
-  const ctx = service.admin ? await asAdmin(core, call.ctx, call.authorization) : call.ctx;
+  const ctx = service.admin ? await asAdmin(core, call.ctx, await callerCredentials(call)) : call.ctx;
   return service.run(readFields(service.fields, await call.input()), core, ctx);
 }
 
@@ -175,10 +186,24 @@ function checkType(field: Field, value: unknown): unknown {
   }
 }
 
-/** The caller's HTTP Basic credentials must be an active admin account's; answers the context naming it. */
-async function asAdmin(core: Core, ctx: RequestContext, authorization: string | undefined): Promise<RequestContext> {
-  const credentials = basicCredentials(authorization);
+/**
+ * The admin caller's credentials, from its one credential source: a WS-Security UsernameToken (SOAP) or HTTP
+ * Basic. Both at once is refused rather than one of them chosen.
+ */
+async function callerCredentials(call: ServiceCall): Promise<Credentials> {
+  if (call.wsSecurity) {
+    if (call.authorization !== undefined) {
+      throw new RequestError('Ambiguous', 'Both an Authorization header and a WS-Security UsernameToken; send one of them');
+    }
+    return call.wsSecurity();
+  }
+  const credentials = basicCredentials(call.authorization);
   if (!credentials) throw new RequestError('Unauthenticated', 'HTTP Basic credentials of an admin account are required');
+  return credentials;
+}
+
+/** The caller's credentials must be an active admin account's (one core log-in call); answers the context naming it. */
+async function asAdmin(core: Core, ctx: RequestContext, credentials: Credentials): Promise<RequestContext> {
   let account: Account;
   try {
     account = await core.sessions.authenticate(credentials.username, credentials.password, {}, ctx);
@@ -190,7 +215,7 @@ async function asAdmin(core: Core, ctx: RequestContext, authorization: string | 
   return { ...ctx, actor: account.username };
 }
 
-function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
+function basicCredentials(header: string | undefined): Credentials | undefined {
   const encoded = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(header ?? '')?.[1];
   if (!encoded) return undefined;
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');

@@ -58,7 +58,7 @@ export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: 
       .status(200)
       .set('Content-Type', XML_TYPE)
       // A function, not a replacement string: `$&`, `$'`... in the client's Host header must stay literal.
-      .send(wsdl.replace(/(<soap:address\s+location=")[^"]*(")/, (_match, open: string, close: string) => open + location + close));
+      .send(wsdl.replace(/(<soap(?:12)?:address\s+location=")[^"]*(")/g, (_match, open: string, close: string) => open + location + close));
   };
 }
 

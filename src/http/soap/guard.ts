@@ -11,8 +11,8 @@ export interface XmlElement {
   attrList: { ns: string; name: string; value: string }[];
   children: XmlElement[];
   text: string;
-  /** The namespace bindings in scope here, by prefix ('' for the default): to resolve QNames in values. */
-  scope: Record<string, string>;
+  /** The namespace declarations made on this element, by prefix ('' for the default): to resolve QNames in values. */
+  declared: Record<string, string>;
 }
 
 /**
@@ -89,7 +89,7 @@ function readXml(xml: string, limits: XmlLimits): XmlElement {
     }
   });
   parser.on('opentag', (tag: SaxesTagNS) => {
-    const element: XmlElement = { ns: tag.uri, name: tag.local, attrs: {}, attrList: [], children: [], text: '', scope: tag.ns };
+    const element: XmlElement = { ns: tag.uri, name: tag.local, attrs: {}, attrList: [], children: [], text: '', declared: tag.ns };
     for (const name in tag.attributes) {
       const attr = tag.attributes[name] as SaxesAttributeNS;
       if (attr.prefix === 'xmlns' || name === 'xmlns') continue;

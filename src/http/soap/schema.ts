@@ -35,8 +35,8 @@ export function schemaRules(wsdlFile: string): ReadonlyMap<string, ElementRule> 
     for (const schema of types.children.filter((c) => c.ns === XSD_NS && c.name === 'schema')) {
       const target = schema.attrs.targetNamespace ?? '';
       const fieldNs = schema.attrs.elementFormDefault === 'qualified' ? target : '';
-      // Type names are QNames, resolved by the bindings in scope at the schema element.
-      const prefixes = schema.scope;
+      // Type names are QNames, resolved by the declarations in scope at the schema element.
+      const prefixes = { ...definitions.declared, ...types.declared, ...schema.declared };
       const named = new Map<string, XmlElement>();
       for (const type of xsd(schema, 'complexType')) if (type.attrs.name) named.set(type.attrs.name, type);
       const fieldsOf = (type: XmlElement) => sequenceOf(type, prefixes);

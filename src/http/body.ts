@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
+import { closeInStages } from './linger';
 import { RequestError } from './request-errors';
 
 /** The content codings a body may come in, and how each is undone. */
@@ -36,6 +37,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const declared = Number(req.headers['content-length']);
     if (decoder === null && declared > limit) {
+      closeInStages(req);
       req.resume();
       reject(tooLarge());
       return;
@@ -60,7 +62,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         source.destroy();
       }
       if (err) {
-        // Drop whatever else comes; the answer goes out now.
+        // Drop whatever else comes; the answer goes out now, the last on its connection.
+        if (err.code === 'BodyTooLarge') closeInStages(req);
         req.resume();
         reject(err);
       } else {

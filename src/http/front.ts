@@ -65,6 +65,8 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
     const started = process.hrtime.bigint();
     const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, trust) };
     (res as ServerResponse & { locals: Exchange }).locals = exchange;
+    // As Express does: the body reader finds the answer through it (`closeInStages`).
+    (req as IncomingMessage & { res?: ServerResponse }).res = res;
     res.setHeader('X-Zato-CID', exchange.cid);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const url = req.url ?? '/';

@@ -98,15 +98,10 @@ export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRou
       const { status, xml } = door.fault(err, call);
       exchange.outcome = 'error';
       exchange.error = err;
-      reply(res, status, type, xml, refusedEarly(err) ? { Connection: 'close' } : undefined);
+      reply(res, status, type, xml);
     }
   };
   return { router, route: { path: door.path, methods: ['POST'], handle } };
-}
-
-/** A body refused before it was read whole: the connection is closed after the answer (see `lingeringClose`). */
-function refusedEarly(err: unknown): boolean {
-  return err instanceof RequestError && err.code === 'BodyTooLarge';
 }
 
 /** Whether the media type is SOAP 1.2's, and its `action` parameter (RFC 3902), unquoted. */

@@ -60,60 +60,91 @@ export function parseUntrustedXml(body: Buffer, limits: XmlLimits = REQUEST_LIMI
  * element tree. Every limit is checked as the element or attribute is met, so a document past one costs no
  * more than its first few hundred elements; the handlers throw, which stops the parser where it is.
  */
+class TreeReader {
+  private readonly parser = new SaxesParser({ xmlns: true, position: true });
+  private stack: XmlElement[] = [];
+  private root: XmlElement | undefined;
+  private elements = 0;
+  private attributes = 0;
+  private limits: XmlLimits = REQUEST_LIMITS;
+  private xml = '';
+
+  constructor() {
+    // Handlers are set once: a parser made and given its handlers per document costs several times the parse.
+    const parser = this.parser;
+    parser.on('error', (err) => {
+      // saxes starts its message with `line:column: `.
+      const [, line, message] = /^(\d+):\d+: (.*)$/s.exec(err.message) ?? [undefined, undefined, err.message];
+      const known = explain(message!, this.xml);
+      throw new RequestError('MalformedXml', `Malformed XML: ${known ?? `${said(message!)}${line ? ` (line ${line})` : ''}`}`);
+    });
+    parser.on('doctype', () => {
+      throw new RequestError('ForbiddenMarkup', 'DOCTYPE and ENTITY declarations are not allowed');
+    });
+    parser.on('processinginstruction', () => {
+      throw new RequestError('ForbiddenMarkup', 'Processing instructions are not allowed');
+    });
+    parser.on('opentagstart', () => {
+      const { limits } = this;
+      if (++this.elements > limits.elements) throw new RequestError('MalformedXml', `XML with more than ${limits.elements} elements`);
+      if (this.stack.length >= limits.depth) throw new RequestError('MalformedXml', `XML nested deeper than ${limits.depth} levels`);
+    });
+    parser.on('attribute', () => {
+      if (++this.attributes > this.limits.attributes) {
+        throw new RequestError('MalformedXml', `XML with more than ${this.limits.attributes} attributes`);
+      }
+    });
+    parser.on('opentag', (tag: SaxesTagNS) => {
+      const element: XmlElement = { ns: tag.uri, name: tag.local, attrs: {}, attrList: [], children: [], text: '', declared: tag.ns };
+      for (const name in tag.attributes) {
+        const attr = tag.attributes[name] as SaxesAttributeNS;
+        if (attr.prefix === 'xmlns' || name === 'xmlns') continue;
+        element.attrs[name] = attr.value;
+        element.attrList.push({ ns: attr.uri, name: attr.local, value: attr.value });
+      }
+      const parent = this.stack[this.stack.length - 1];
+      if (parent) parent.children.push(element);
+      else this.root = element;
+      this.stack.push(element);
+    });
+    parser.on('closetag', () => {
+      this.stack.pop();
+    });
+    const onText = (text: string) => {
+      const current = this.stack[this.stack.length - 1];
+      if (current) current.text += text;
+    };
+    parser.on('text', onText);
+    parser.on('cdata', onText);
+  }
+
+  read(xml: string, limits: XmlLimits): XmlElement {
+    this.xml = xml;
+    this.limits = limits;
+    this.stack = [];
+    this.root = undefined;
+    this.elements = 0;
+    this.attributes = 0;
+    // close() resets the parser for the next document.
+    this.parser.write(xml).close();
+    const root = this.root;
+    this.root = undefined;
+    this.xml = '';
+    if (!root) throw new RequestError('MalformedXml', 'Malformed XML: expected one root element');
+    return root;
+  }
+}
+
+/** One reader for every document (reading is synchronous); replaced after a refusal, which leaves it mid-document. */
+let reader = new TreeReader();
+
 function readXml(xml: string, limits: XmlLimits): XmlElement {
-  const parser = new SaxesParser({ xmlns: true, position: true });
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  let elements = 0;
-  let attributes = 0;
-
-  parser.on('error', (err) => {
-    // saxes starts its message with `line:column: `.
-    const [, line, message] = /^(\d+):\d+: (.*)$/s.exec(err.message) ?? [undefined, undefined, err.message];
-    const known = explain(message!, xml);
-    throw new RequestError('MalformedXml', `Malformed XML: ${known ?? `${said(message!)}${line ? ` (line ${line})` : ''}`}`);
-  });
-  parser.on('doctype', () => {
-    throw new RequestError('ForbiddenMarkup', 'DOCTYPE and ENTITY declarations are not allowed');
-  });
-  parser.on('processinginstruction', () => {
-    throw new RequestError('ForbiddenMarkup', 'Processing instructions are not allowed');
-  });
-  parser.on('opentagstart', () => {
-    if (++elements > limits.elements) throw new RequestError('MalformedXml', `XML with more than ${limits.elements} elements`);
-    if (stack.length >= limits.depth) throw new RequestError('MalformedXml', `XML nested deeper than ${limits.depth} levels`);
-  });
-  parser.on('attribute', () => {
-    if (++attributes > limits.attributes) {
-      throw new RequestError('MalformedXml', `XML with more than ${limits.attributes} attributes`);
-    }
-  });
-  parser.on('opentag', (tag: SaxesTagNS) => {
-    const element: XmlElement = { ns: tag.uri, name: tag.local, attrs: {}, attrList: [], children: [], text: '', declared: tag.ns };
-    for (const name in tag.attributes) {
-      const attr = tag.attributes[name] as SaxesAttributeNS;
-      if (attr.prefix === 'xmlns' || name === 'xmlns') continue;
-      element.attrs[name] = attr.value;
-      element.attrList.push({ ns: attr.uri, name: attr.local, value: attr.value });
-    }
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(element);
-    else root = element;
-    stack.push(element);
-  });
-  parser.on('closetag', () => {
-    stack.pop();
-  });
-  const onText = (text: string) => {
-    const current = stack[stack.length - 1];
-    if (current) current.text += text;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-
-  parser.write(xml).close();
-  if (!root) throw new RequestError('MalformedXml', 'Malformed XML: expected one root element');
-  return root;
+  try {
+    return reader.read(xml, limits);
+  } catch (err) {
+    reader = new TreeReader();
+    throw err;
+  }
 }
 
 /**

@@ -120,7 +120,8 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   // JSON.parse keeps the last of two equal keys, other parsers the first: a body two readers could read
   // differently is refused (RFC 8259 §4 leaves it to the receiver).
   if (scan.duplicate !== undefined) {
-    throw new RequestError('MalformedJson', `Duplicate key in the JSON body: ${JSON.stringify(scan.duplicate.slice(0, 64))}`);
+    const key = scan.duplicate.slice(0, 64);
+    throw new RequestError('MalformedJson', `Duplicate key in the JSON body: ${JSON.stringify(key)}`, key);
   }
   return value as Record<string, unknown>;
 }

@@ -29,6 +29,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: RequestErrorCode,
     message: string,
+    /** The field or key at fault, when one is (a JSON key given twice). */
+    readonly field?: string,
   ) {
     super(message);
   }

@@ -178,7 +178,7 @@ describe('strict reading', () => {
         const res = await fetch(server.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
         expect(res.status).toBe(400);
         const answer = (await res.json()) as unknown;
-        if (_name === 'Crafter') expect(messageOf(answer)).toBe('Bad Request');
+        if (_name === 'Crafter') expect(answer).toEqual({ message: 'Bad Request', field: user });
         else expect(messageOf(answer)).toBe(`Duplicate key in the JSON body: "${user}"`);
       }
       // The same key in two different objects is no duplicate.

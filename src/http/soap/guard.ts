@@ -17,9 +17,9 @@ export interface XmlElement {
 
 /**
  * How much of a document the reader builds before it gives up: the shape of an envelope is bounded while it
- * is read, so its cost stays near a normal one's whatever it holds. The largest real request of the three
- * WSDLs (Zato's `create` with a WS-Security UsernameToken, a Timestamp and WS-Addressing) has 26 elements, 16
- * attributes and namespace declarations and 5 levels; the limits leave about ten times that.
+ * is read, so its cost stays near a normal one's whatever it holds. The largest real request of the WSDLs (Zato
+ * 2.0's `zato_http_soap_edit_request`, with a WS-Security UsernameToken, a Timestamp and WS-Addressing) has 35
+ * elements, 14 attributes and namespace declarations and 5 levels; the limits leave several times that.
  */
 export interface XmlLimits {
   /** Levels of nesting, the root being the first. */

@@ -97,6 +97,27 @@ describe('an early refusal every client reads', () => {
     await stillServing();
   });
 
+  it('answers a body that trickles past the request timeout with the 408, and closes without a reset', async () => {
+    const slow = await startTestServer({ DUALGATE_HEADERS_TIMEOUT_MS: '300', DUALGATE_REQUEST_TIMEOUT_MS: '600' });
+    try {
+      const { hostname, port } = new URL(slow.url);
+      const socket = connect(Number(port), hostname);
+      const outcome: Outcome = { received: '', written: 0 };
+      socket.on('data', (chunk: Buffer) => (outcome.received += chunk.toString('latin1')));
+      socket.on('error', (err: NodeJS.ErrnoException) => (outcome.error ??= err.code));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write('POST /zato/json/zato.security.jwt.log-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{');
+      // A byte every 20 ms: never done before the deadline, and still writing when the 408 comes.
+      const drip = setInterval(() => !socket.destroyed && socket.write(' '), 20);
+      await closed;
+      clearInterval(drip);
+      expect(outcome.received).toBe('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      expect(outcome.error).toBeUndefined();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('still closes at once, with Node\'s 400, a request that could be smuggled', async () => {
     const head = 'POST /zato/json/zato.security.jwt.log-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n';
     const outcome = await writeAllThenRead(server.url, head, Buffer.alloc(0));

@@ -87,7 +87,7 @@ export function openSeeder(path: string, jwtSecret: string): Seeder {
           const username = `${prefix}${i}`;
           store
             .createAccount(
-              { username, name: username, passwordHash, role, isActive: true, firstName: 'Bench', lastName: String(i), email: `${username}@bench.invalid`, customerKey: randomUUID(), ttl: null },
+              { username, usernameKey: username, name: username, passwordHash, role, isActive: true, firstName: 'Bench', lastName: String(i), email: `${username}@bench.invalid`, customerKey: randomUUID(), ttl: null },
               now,
             )
             .then((row) => created.push(row), failed);

@@ -6,6 +6,7 @@ import { isCoreError } from './core';
 import { createLogger } from './logger';
 import { listenAggregatedMetrics } from './http/metrics';
 import { ListenError, startServer, type RunningServer } from './server';
+import { initialPasswordPath } from './initial-password-file';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
 import { CliError } from './cli/errors';
@@ -35,11 +36,13 @@ function config(overrides: Partial<Record<SettingKey, string>> = {}): Config {
 async function serve(options: { port?: string; host?: string; workers: string }): Promise<void> {
   const settings = config({ PORT: options.port, HOST: options.host });
   const workers = Number(options.workers);
-  const announceAdmin = (password: string) =>
-    print(
-      `Created the account "admin" with the password: ${password}\n` +
-        'It is shown only this once. Change it with: dualgate user passwd admin',
-    );
+  // The password goes to a file only its owner can read, never to the log stream; a person at a terminal
+  // also sees it.
+  const announceAdmin = (password: string, file: string) => {
+    if (process.stdout.isTTY) {
+      print(`Created the account "admin" with the password: ${password}\n(also in ${file}). Change it with: dualgate user passwd admin`);
+    }
+  };
 
   if (workers > 1 && cluster.isPrimary && settings.metrics && settings.metricsPort === undefined) {
     // Each worker counts only its own requests: the sum needs the primary's listener.
@@ -49,7 +52,11 @@ async function serve(options: { port?: string; host?: string; workers: string })
     // The primary prepares the database once (migrations, first admin) so workers do not race for it.
     await admin.withCore(settings, async (core) => {
       const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
-      if (password !== undefined) announceAdmin(password);
+      if (password !== undefined) {
+        const file = initialPasswordPath(settings.dbPath);
+        createLogger(settings.logLevel).info({ file }, `created the account "admin"; its password is in ${file}`);
+        announceAdmin(password, file);
+      }
     });
     const metrics =
       settings.metricsPort === undefined

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { addressList } from './core/throttle';
 
 /**
  * Every setting, read once at start from the environment and, under it, the JSON file named by
@@ -15,8 +16,13 @@ export interface Config {
   sessionMaxAge: number;
   sessionRetention: number;
   lockoutThreshold: number;
+  lockoutAccountThreshold: number;
   lockoutMinutes: number;
   loginRatePerMinute: number;
+  /** Addresses and CIDRs the log-in rate never applies to. */
+  loginRateExempt: string[];
+  /** Seconds an audit row is kept. */
+  auditRetention: number;
   trustProxy: boolean | number | string;
   /** Count requests and serve Prometheus metrics (DUALGATE_METRICS, or DUALGATE_METRICS_PORT set). */
   metrics: boolean;
@@ -87,8 +93,22 @@ const settings = z.object({
   DUALGATE_SESSION_MAX_AGE: whole(1, 365 * DAY).default(43_200),
   DUALGATE_SESSION_RETENTION: whole(0, 3650 * DAY).default(7 * DAY),
   DUALGATE_LOCKOUT_THRESHOLD: whole(1, 1000).default(5),
+  DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD: whole(1, 1_000_000).default(50),
   DUALGATE_LOCKOUT_MINUTES: whole(1, 525_600).default(15),
   DUALGATE_LOGIN_RATE: whole(0, 1_000_000).default(20),
+  DUALGATE_LOGIN_RATE_EXEMPT: z
+    .string()
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((entries) => {
+      try {
+        addressList(entries);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected addresses or CIDRs separated by commas')
+    .default([]),
+  DUALGATE_AUDIT_RETENTION: whole(1, 3650 * DAY).default(90 * DAY),
   DUALGATE_TRUST_PROXY: z
     .string()
     .trim()
@@ -191,8 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionMaxAge: s.DUALGATE_SESSION_MAX_AGE,
     sessionRetention: s.DUALGATE_SESSION_RETENTION,
     lockoutThreshold: s.DUALGATE_LOCKOUT_THRESHOLD,
+    lockoutAccountThreshold: s.DUALGATE_LOCKOUT_ACCOUNT_THRESHOLD,
     lockoutMinutes: s.DUALGATE_LOCKOUT_MINUTES,
     loginRatePerMinute: s.DUALGATE_LOGIN_RATE,
+    loginRateExempt: s.DUALGATE_LOGIN_RATE_EXEMPT,
+    auditRetention: s.DUALGATE_AUDIT_RETENTION,
     trustProxy: trustProxyValue(s.DUALGATE_TRUST_PROXY),
     metrics: s.DUALGATE_METRICS || s.DUALGATE_METRICS_PORT !== undefined,
     metricsPort: s.DUALGATE_METRICS_PORT,

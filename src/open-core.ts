@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import { createCore, type Core } from './core';
 import { systemClock, type Clock } from './core/clock';
+import { initialPasswordFile, initialPasswordPath } from './initial-password-file';
 import { openSqliteStore } from './store/sqlite';
 
 /** How often a server checkpoints the write-ahead log, off the event loop (src/store/checkpointer.ts). */
@@ -26,9 +27,13 @@ export function openCore(config: Config, clock: Clock = systemClock, serving = f
       maxAge: config.sessionMaxAge,
       retention: config.sessionRetention,
       lockoutThreshold: config.lockoutThreshold,
+      lockoutAccountThreshold: config.lockoutAccountThreshold,
       lockoutMinutes: config.lockoutMinutes,
       loginRatePerMinute: config.loginRatePerMinute,
+      loginRateExempt: config.loginRateExempt,
+      auditRetention: config.auditRetention,
     },
     clock,
+    initialPasswordFile(initialPasswordPath(config.dbPath)),
   );
 }

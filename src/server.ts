@@ -10,6 +10,7 @@ import { createFront } from './http/front';
 import { answerClientError } from './http/linger';
 import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
+import { initialPasswordPath } from './initial-password-file';
 import { openCore } from './open-core';
 import { lowerThreadPoolPriority } from './thread-pool';
 
@@ -43,8 +44,11 @@ export interface RunningServer {
 export interface StartOptions {
   clock?: Clock;
   log?: Logger;
-  /** Told the password of the `admin` account created on an empty database (the CLI prints it once). */
-  onAdminCreated?: (password: string) => void;
+  /**
+   * Told the password of the `admin` account created on an empty database, and the file that holds it (the
+   * CLI prints it when its output is a terminal).
+   */
+  onAdminCreated?: (password: string, file: string) => void;
 }
 
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
@@ -55,7 +59,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (lowered > 0) log.debug({ threads: lowered }, 'thread pool runs below the event loop');
   const core = await openCore(config, options.clock ?? systemClock, true);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
-  if (adminPassword !== undefined) options.onAdminCreated?.(adminPassword);
+  if (adminPassword !== undefined) {
+    const file = initialPasswordPath(config.dbPath);
+    log.info({ file }, `created the account "admin"; its password is in ${file}`);
+    options.onAdminCreated?.(adminPassword, file);
+  }
 
   const metrics = config.metrics ? createMetrics(core) : undefined;
   const doors = buildDoors(config, core);

@@ -35,6 +35,8 @@ export interface Account {
   failedLogins: number;
   lockedUntil: number | null;
   locked: boolean;
+  /** Addresses locked out of the account by their own failed log-ins. */
+  lockedAddresses: { clientIp: string; lockedUntil: number }[];
   createdAt: number;
   updatedAt: number;
 }
@@ -139,6 +141,7 @@ export const api = {
   deactivate: (id: number) => call<{ account: Account; ended: number }>('POST', `/accounts/${id}/deactivate`),
   activate: (id: number) => call<{ account: Account }>('POST', `/accounts/${id}/activate`),
   unlock: (id: number) => call<{ account: Account }>('POST', `/accounts/${id}/unlock`),
+  lock: (id: number) => call<{ account: Account; ended: number }>('POST', `/accounts/${id}/lock`),
   resetPassword: (id: number, password: string) => call<object>('POST', `/accounts/${id}/password`, { password }),
   activity: (hours: number) => call<Activity>('GET', `/activity${q({ hours })}`),
   audit: (limit = 100) => call<{ rows: AuditRow[] }>('GET', `/audit${q({ limit })}`),

@@ -226,6 +226,9 @@ function badges(account: Account, now: number): HTMLElement[] {
     const until = account.lockedUntil > now + 365 * 86_400_000 ? 'until unlocked' : relative(account.lockedUntil, now).replace(/^in /, 'for ');
     list.push(h('span', { class: 'badge bad', title: `locked until ${full(account.lockedUntil)}` }, `locked ${until}`));
   }
+  for (const lock of account.lockedAddresses) {
+    list.push(h('span', { class: 'badge warn', title: `locked until ${full(lock.lockedUntil)}` }, `locked for ${lock.clientIp}`));
+  }
   if (account.failedLogins > 0) list.push(h('span', { class: 'badge warn' }, plural(account.failedLogins, 'failure')));
   return list;
 }
@@ -240,13 +243,22 @@ function accountRow(account: Account, now: number): HTMLTableRowElement {
   };
 
   button('Reset password', 'quiet', 'reset-password', () => openPasswordDialog(account));
-  if (account.locked || account.failedLogins > 0) {
+  if (account.locked || account.failedLogins > 0 || account.lockedAddresses.length > 0) {
     button('Unlock', 'quiet', 'unlock', (b) =>
       act(b, async () => {
         await api.unlock(account.id);
         return `Unlocked ${account.username}`;
       }),
     );
+  }
+  if (!self && !account.locked) {
+    button('Lock', 'danger', 'lock', async (b) => {
+      if (!(await confirmAction(`Lock ${account.username} until unlocked? Its sessions end now.`, 'Lock'))) return;
+      await act(b, async () => {
+        const { ended } = await api.lock(account.id);
+        return `Locked ${account.username}${ended ? ` and ended ${plural(ended, 'session')}` : ''}`;
+      });
+    });
   }
   if (account.isActive) {
     if (!self) {

@@ -1,12 +1,10 @@
 import type { Config } from '../config';
 import { NotFound, type Core } from '../core';
+import { LOCKED_FOR_GOOD } from '../core/accounts';
 import { cliContext } from '../core/context';
 import { openCore } from '../open-core';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
-
-/** Far enough ahead that `user lock` means "until unlocked". */
-const LOCKED_FOR_GOOD = Date.UTC(9999, 11, 31);
 
 /** Runs `work` against the core on the configured database, closing it afterwards. */
 export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
@@ -59,8 +57,8 @@ export async function deleteUser(core: Core, username: string): Promise<string> 
 }
 
 export async function lockUser(core: Core, username: string): Promise<string> {
-  await core.accounts.lock(await accountId(core, username), LOCKED_FOR_GOOD, cliContext);
-  return `locked ${username}`;
+  const ended = await core.accounts.lock(await accountId(core, username), LOCKED_FOR_GOOD, cliContext);
+  return ended.length > 0 ? `locked ${username} and ended ${ended.length} live sessions` : `locked ${username}`;
 }
 
 export async function unlockUser(core: Core, username: string): Promise<string> {
@@ -73,7 +71,20 @@ const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString
 export async function listUsers(core: Core, json: boolean): Promise<string> {
   const now = core.clock.now();
   const accounts = await core.accounts.list();
-  if (json) return JSON.stringify(accounts, null, 2);
+  const addressLocks = await core.accounts.addressLocks();
+  if (json) {
+    return JSON.stringify(
+      accounts.map((a) => ({ ...a, lockedAddresses: (addressLocks.get(a.id) ?? []).map(({ clientIp, lockedUntil }) => ({ clientIp, lockedUntil })) })),
+      null,
+      2,
+    );
+  }
+  // Locked for the whole account (an operator, or failures from many addresses), or only for some addresses.
+  const locked = (a: (typeof accounts)[number]): string => {
+    if (a.lockedUntil !== null && a.lockedUntil > now) return `until ${iso(a.lockedUntil)}`;
+    const byAddress = addressLocks.get(a.id) ?? [];
+    return byAddress.length === 0 ? 'no' : `for ${byAddress.map((l) => l.clientIp).join(', ')}`;
+  };
   return table(
     ['id', 'username', 'role', 'active', 'locked', 'ttl', 'customer_key'],
     accounts.map((a) => [
@@ -81,7 +92,7 @@ export async function listUsers(core: Core, json: boolean): Promise<string> {
       a.username,
       a.role,
       a.isActive ? 'yes' : 'no',
-      a.lockedUntil !== null && a.lockedUntil > now ? `until ${iso(a.lockedUntil)}` : 'no',
+      locked(a),
       a.ttl === null ? '-' : String(a.ttl),
       a.customerKey,
     ]),

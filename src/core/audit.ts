@@ -27,6 +27,7 @@ export interface AuditEntry {
 /** The append-only record of who logged in, out, was locked, and which admin changed what. */
 export class AuditLog {
   private readonly listeners: ((entry: AuditEntry) => void)[] = [];
+  private readonly purgeListeners: ((deleted: number) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -38,10 +39,40 @@ export class AuditLog {
     this.listeners.push(listener);
   }
 
+  /** Calls `listener` with how many rows each purge batch deleted (metrics count them). */
+  onPurge(listener: (deleted: number) => void): void {
+    this.purgeListeners.push(listener);
+  }
+
   record(ctx: RequestContext, entry: AuditEntry): Promise<void> {
     for (const listener of this.listeners) listener(entry);
+    return this.store.appendAudit(this.row(ctx, entry));
+  }
+
+  /**
+   * Records `entry` as one more event of the row kept for `key` (one row per address and window, say): a
+   * refusal that is repeated thousands of times adds one row, with its count.
+   */
+  tally(ctx: RequestContext, entry: AuditEntry, key: string): Promise<void> {
+    for (const listener of this.listeners) listener(entry);
+    return this.store.tallyAudit(this.row(ctx, entry), key);
+  }
+
+  /** Deletes rows older than `before`, in batches (each its own transaction); how many. */
+  async purge(before: number, batch: number, signal?: AbortSignal): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.store.purgeAudit(before, batch);
+      total += deleted;
+      if (deleted > 0) for (const listener of this.purgeListeners) listener(deleted);
+      if (deleted < batch || signal?.aborted) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private row(ctx: RequestContext, entry: AuditEntry) {
     const detail = ctx.actor ? [entry.detail, `by ${ctx.actor}`].filter(Boolean).join(' ') : entry.detail;
-    return this.store.appendAudit({
+    return {
       at: this.clock.now(),
       cid: ctx.cid,
       event: entry.event,
@@ -51,7 +82,7 @@ export class AuditLog {
       clientIp: ctx.clientIp ?? null,
       outcome: entry.outcome,
       detail: detail ?? null,
-    });
+    };
   }
 
   recent(limit: number): Promise<StoredAuditRow[]> {

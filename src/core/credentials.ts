@@ -1,4 +1,5 @@
 import bcrypt from 'bcrypt';
+import { canonicalUsername, USERNAME_PROBLEMS } from '../precis';
 import { BadInput } from './errors';
 
 export const USERNAME_MAX_CHARS = 128;
@@ -18,11 +19,25 @@ export function requireUsername(value: unknown, field = 'username'): string {
   return value;
 }
 
-/** A username that may be stored: the log-in rules plus no control characters. */
-export function requireNewUsername(value: unknown, field = 'username'): string {
+/** A name (a Zato definition's) that may be stored: the log-in rules plus no control characters. */
+export function requireNewName(value: unknown, field = 'name'): string {
+  const name = requireUsername(value, field);
+  if (CONTROL_CHARS.test(name)) throw new BadInput(field, 'invalid', `Invalid ${field}: control characters`);
+  return name;
+}
+
+/**
+ * A username that may be stored: the log-in rules, then RFC 8265's UsernameCaseMapped profile. Answers the
+ * name as given (kept for display) and its key (what it is compared by).
+ */
+export function requireNewUsername(value: unknown, field = 'username'): { username: string; key: string } {
   const username = requireUsername(value, field);
-  if (CONTROL_CHARS.test(username)) throw new BadInput(field, 'invalid', `Invalid ${field}: control characters`);
-  return username;
+  const canonical = canonicalUsername(username);
+  if (!canonical.ok) throw new BadInput(field, 'invalid', `Invalid ${field}: ${USERNAME_PROBLEMS[canonical.problem]}`);
+  if ([...canonical.key].length > USERNAME_MAX_CHARS) {
+    throw new BadInput(field, 'invalid', `Invalid ${field}: longer than ${USERNAME_MAX_CHARS} characters`);
+  }
+  return { username, key: canonical.key };
 }
 
 export function requirePassword(value: unknown, field = 'password'): string {
@@ -43,6 +58,15 @@ export class PasswordHasher {
 
   hash(password: string): Promise<string> {
     return bcrypt.hash(password, this.cost);
+  }
+
+  /** Whether `hash` was made at another cost than the configured one (it is rehashed at the next good log-in). */
+  needsRehash(hash: string): boolean {
+    try {
+      return bcrypt.getRounds(hash) !== this.cost;
+    } catch {
+      return false;
+    }
   }
 
   matches(password: string, hash: string): Promise<boolean> {

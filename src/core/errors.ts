@@ -6,7 +6,6 @@
 export type CoreErrorCode =
   | 'BadInput'
   | 'InvalidCredentials'
-  | 'AccountLocked'
   | 'InvalidToken'
   | 'TokenExpired'
   | 'Forbidden'
@@ -34,18 +33,14 @@ export class BadInput extends CoreError {
   }
 }
 
-/** Unknown user, wrong password, inactive account or a role that may not log in here: one error for all. */
+/**
+ * Unknown user, wrong password, a name locked for this address or a locked account, inactive account, or a
+ * role that may not log in here: one error for all, so no answer tells which.
+ */
 export class InvalidCredentials extends CoreError {
   readonly code = 'InvalidCredentials';
   constructor() {
     super('Invalid username or password');
-  }
-}
-
-export class AccountLocked extends CoreError {
-  readonly code = 'AccountLocked';
-  constructor(readonly lockedUntil: number) {
-    super('Account locked');
   }
 }
 
@@ -92,7 +87,11 @@ export class Conflict extends CoreError {
 
 export class Throttled extends CoreError {
   readonly code = 'Throttled';
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    /** The throttle window that is full (epoch ms), for the audit's one row per address and window. */
+    readonly windowStart = 0,
+  ) {
     super('Too many attempts');
   }
 }

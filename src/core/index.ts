@@ -9,11 +9,14 @@ import { Sessions, type SessionSettings } from './sessions';
 import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
 import { guardStore } from './guarded-store';
+import type { InitialPassword } from './initial-password';
 
 export interface CoreSettings extends SessionSettings {
   bcryptCost: number;
-  /** Log-in attempts a client address may make per minute, across every door; 0 turns the limit off. */
+  /** Failed log-ins a client address may make per minute, across every door; 0 turns the limit off. */
   loginRatePerMinute: number;
+  /** Addresses and CIDRs the log-in rate never applies to. */
+  loginRateExempt?: readonly string[];
   /** From DUALGATE_JWT_SECRET; absent: generated once and kept in the database. */
   jwtSecret?: string;
 }
@@ -32,28 +35,31 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export async function createCore(rawStore: Store, settings: CoreSettings, clock: Clock = systemClock): Promise<Core> {
+export async function createCore(
+  rawStore: Store,
+  settings: CoreSettings,
+  clock: Clock = systemClock,
+  /** Where the first admin's password goes on an empty database (absent: nowhere but the caller). */
+  initialPassword?: InitialPassword,
+): Promise<Core> {
   const store = guardStore(rawStore);
   const jwtSecret = settings.jwtSecret ?? (await store.secret('jwt', randomBytes(48).toString('base64url')));
   const hasher = new PasswordHasher(settings.bcryptCost);
   const audit = new AuditLog(store, clock);
+  const throttle = new LoginThrottle(store, clock, settings.loginRatePerMinute, settings.loginRateExempt);
+  const sessions = new Sessions(store, hasher, new TokenMint(jwtSecret), audit, clock, settings, throttle);
   return {
-    accounts: new Accounts(store, hasher, audit, clock),
-    sessions: new Sessions(
-      store,
-      hasher,
-      new TokenMint(jwtSecret),
-      audit,
-      clock,
-      settings,
-      new LoginThrottle(store, clock, settings.loginRatePerMinute),
-    ),
+    accounts: new Accounts(store, hasher, audit, clock, initialPassword),
+    sessions,
     audit,
     nonces: new Nonces(store),
     clock,
     ping: () => store.ping(),
     backup: (path) => store.backup(path),
-    close: () => store.close(),
+    close: async () => {
+      await sessions.settle();
+      await store.close();
+    },
   };
 }
 

@@ -1,10 +1,12 @@
-import type { AccountRow, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
-import { publicAccount, type Account } from './accounts';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import { usernameKey } from '../precis';
+import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
 import { PasswordHasher, requirePassword, requireUsername } from './credentials';
-import { AccountLocked, InvalidCredentials, InvalidToken, NotFound, TokenExpired } from './errors';
+import { InvalidCredentials, InvalidToken, NotFound, Throttled, TokenExpired } from './errors';
 import type { LoginThrottle } from './throttle';
 import { hashToken, newSessionId, TokenMint } from './tokens';
 
@@ -13,11 +15,23 @@ export interface SessionSettings {
   idleTtl: number;
   /** Absolute seconds a session may live. */
   maxAge: number;
+  /** Failures from one client address that lock that address out of an account. */
   lockoutThreshold: number;
+  /** Failures from any address within the lockout window that lock the whole account. */
+  lockoutAccountThreshold: number;
   lockoutMinutes: number;
   /** Seconds an ended session is kept before purging. */
   retention: number;
+  /** Seconds an audit row is kept before purging. */
+  auditRetention: number;
 }
+
+/** How long an attempt waits for other processes' checks of the same name and address, and how often it asks. */
+const BUSY_WAIT_MS = 5000;
+const BUSY_POLL_MS = 20;
+
+/** Rows the purge deletes per statement. */
+const PURGE_BATCH = 200;
 
 export interface LoginOptions {
   kind: TokenKind;
@@ -64,6 +78,11 @@ export class Sessions {
     private readonly settings: SessionSettings,
     private readonly throttle: LoginThrottle,
   ) {}
+
+  /** Rehashes at the configured cost under way, by account id (one at a time per account). */
+  private readonly rehashing = new Map<number, Promise<void>>();
+  /** Credential checks holding a reservation in this process, by name and address, until they conclude. */
+  private readonly checking = new Map<string, Set<Promise<void>>>();
 
   /** Checks credentials and opens a session (or renews `renewToken`'s), answering with its new token. */
   async login(username: unknown, password: unknown, options: LoginOptions, ctx: RequestContext): Promise<Issued> {
@@ -189,12 +208,7 @@ export class Sessions {
   async revokeAllOf(accountId: number, reason: string, ctx: RequestContext): Promise<string[]> {
     const account = Number.isSafeInteger(accountId) ? await this.store.findAccountById(accountId) : undefined;
     if (!account) throw new NotFound(`No such account: ${accountId}`);
-    const now = this.clock.now();
-    const ended = await this.store.revokeAccountSessions(account.id, now, reason, now);
-    for (const sessionId of ended) {
-      await this.audit.record(ctx, { event: 'revoke', outcome: 'ok', username: account.username, sessionId, detail: reason });
-    }
-    return ended;
+    return endSessionsOf(this.store, this.audit, account, reason, this.clock.now(), ctx);
   }
 
   /**
@@ -228,10 +242,13 @@ export class Sessions {
    * transaction, so other writers, other processes included, get their turn between batches); how many in
    * all. `signal` stops it at the next batch.
    */
-  async purge(batch = 200, signal?: AbortSignal): Promise<number> {
+  async purge(batch = PURGE_BATCH, signal?: AbortSignal): Promise<number> {
     await this.throttle.forgetOld();
-    await this.store.forgetNonces(this.clock.now());
-    const before = this.clock.now() - this.settings.retention * 1000;
+    const now = this.clock.now();
+    await this.store.forgetNonces(now);
+    await this.store.forgetLoginFailures(now - this.settings.lockoutMinutes * 60_000);
+    await this.audit.purge(now - this.settings.auditRetention * 1000, batch, signal);
+    const before = now - this.settings.retention * 1000;
     let total = 0;
     for (;;) {
       const deleted = await this.store.purgeSessions(before, batch);
@@ -242,48 +259,137 @@ export class Sessions {
     }
   }
 
+  /** Waits for work a log-in left running after its answer (a rehash at the configured cost). */
+  async settle(): Promise<void> {
+    while (this.rehashing.size > 0) await Promise.all(this.rehashing.values());
+  }
+
   isAlive(session: SessionRow, now = this.clock.now()): boolean {
     return session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now;
   }
 
+  /**
+   * The credential check. In order: the address's throttle (a full window costs no bcrypt), the failure
+   * counts' reservation (atomic in the store, so a burst gets at most the thresholds compared), then one
+   * bcrypt whatever happens: the account's hash, or the dummy for an unknown name or a refused reservation.
+   * Every refusal is the same `InvalidCredentials`; the audit says which it was.
+   */
   private async checkCredentials(
     username: string,
     password: string,
     roles: readonly Role[] | undefined,
     ctx: RequestContext,
   ): Promise<AccountRow> {
+    let window: number | undefined;
     try {
-      await this.throttle.attempt(ctx.clientIp);
+      window = await this.throttle.reserve(ctx);
     } catch (err) {
-      await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail: 'throttled' });
+      if (err instanceof Throttled) {
+        // One audit row per address and window, however many attempts it refuses.
+        await this.audit.tally(ctx, { event: 'login', outcome: 'failed', username: null, detail: 'throttled' }, `throttled ${ctx.clientIp} ${err.windowStart}`);
+      }
       throw err;
     }
-    const account = await this.store.findAccountByUsername(username);
+    const key = usernameKey(username);
+    const account = await this.store.findAccountByUsernameKey(key);
+    const attempt: LoginAttempt = { usernameKey: key, clientIp: ctx.clientIp ?? '', accountId: account?.id ?? null };
+    const slot = `${key}\n${attempt.clientIp}`;
+    const reserve = () =>
+      this.store.reserveLoginAttempt(attempt, this.clock.now(), {
+        addressThreshold: this.settings.lockoutThreshold,
+        accountThreshold: this.settings.lockoutAccountThreshold,
+        windowMs: this.settings.lockoutMinutes * 60_000,
+      });
+    let reservation = await reserve();
+    // Refused while other checks of the same name and address are still running (an application logging
+    // one account in several times at once): their reservations may be all that fills the count. Once they
+    // conclude (a good one clears the count) the attempt asks again; a count of real failures still refuses.
+    // Checks in this process are awaited; those of other processes are asked after, for a few seconds.
+    const giveUpAt = Date.now() + BUSY_WAIT_MS;
+    while (!reservation.granted) {
+      const pending = this.checking.get(slot);
+      if (pending?.size) await Promise.all(pending);
+      else if (reservation.busy && Date.now() < giveUpAt) await delay(BUSY_POLL_MS);
+      else break;
+      reservation = await reserve();
+    }
+    if (!reservation.granted) return this.refuseLocked(username, key, password, ctx);
+    let concluded!: () => void;
+    const running = new Promise<void>((resolve) => (concluded = resolve));
+    const checks = this.checking.get(slot) ?? new Set<Promise<void>>();
+    this.checking.set(slot, checks.add(running));
+    try {
+      return await this.compareReserved(username, password, roles, ctx, attempt, reservation, account, window);
+    } finally {
+      checks.delete(running);
+      if (checks.size === 0 && this.checking.get(slot) === checks) this.checking.delete(slot);
+      concluded();
+    }
+  }
+
+  /** A refused reservation: the name is locked for this address, or the account is locked. */
+  private async refuseLocked(username: string, key: string, password: string, ctx: RequestContext): Promise<never> {
+    await this.hasher.spendCompare(password);
+    // One audit row per name, address and minute, so a flood at a locked account adds no rows.
+    const now = this.clock.now();
+    const minute = now - (now % 60_000);
+    await this.audit.tally(ctx, { event: 'login', outcome: 'failed', username, detail: 'locked' }, `locked ${key} ${ctx.clientIp} ${minute}`);
+    throw new InvalidCredentials();
+  }
+
+  /** The compare, once the attempt holds its place in the failure counts. */
+  private async compareReserved(
+    username: string,
+    password: string,
+    roles: readonly Role[] | undefined,
+    ctx: RequestContext,
+    attempt: LoginAttempt,
+    reservation: Reservation & { granted: true },
+    account: AccountRow | undefined,
+    window: number | undefined,
+  ): Promise<AccountRow> {
     const failed = async (detail: string): Promise<never> => {
       await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail });
       throw new InvalidCredentials();
     };
     if (!account) {
       await this.hasher.spendCompare(password);
+      await this.store.concludeLoginFailure(attempt);
       return failed('unknown user');
     }
-    const now = this.clock.now();
-    if (account.lockedUntil !== null && account.lockedUntil > now) {
-      await this.audit.record(ctx, { event: 'login', outcome: 'failed', username, detail: 'locked' });
-      throw new AccountLocked(account.lockedUntil);
-    }
     if (!(await this.hasher.matches(password, account.passwordHash))) {
-      const lockUntil = now + this.settings.lockoutMinutes * 60_000;
-      const count = await this.store.recordLoginFailure(account.id, now, this.settings.lockoutThreshold, lockUntil);
-      if (count.lockedUntil === lockUntil) {
-        await this.audit.record(ctx, { event: 'lockout', outcome: 'ok', username, detail: `${count.failedLogins} failures` });
+      await this.store.concludeLoginFailure(attempt);
+      if (reservation.addressFailures === this.settings.lockoutThreshold) {
+        await this.audit.record(ctx, { event: 'lockout', outcome: 'ok', username, detail: `${reservation.addressFailures} failures from ${ctx.clientIp ?? 'an unknown address'}` });
+      }
+      if (reservation.accountLockedUntil !== null) {
+        await this.audit.record(ctx, { event: 'lockout', outcome: 'ok', username, detail: `account: ${reservation.accountFailures} failures from any address` });
       }
       return failed('bad password');
     }
+    await this.store.clearLoginFailures(attempt, reservation);
     if (!account.isActive) return failed('inactive');
     if (roles && !roles.includes(account.role)) return failed(`role ${account.role}`);
-    if (account.failedLogins > 0 || account.lockedUntil !== null) await this.store.clearLoginFailures(account.id, now);
+    await this.throttle.release(ctx, window);
+    this.rehashLater(account, password);
     return account;
+  }
+
+  /**
+   * A hash made at another cost than the configured one is replaced after the answer, off its critical path,
+   * unless the password changed meanwhile.
+   */
+  private rehashLater(account: AccountRow, password: string): void {
+    if (!this.hasher.needsRehash(account.passwordHash) || this.rehashing.has(account.id)) return;
+    const work = this.hasher
+      .hash(password)
+      .then((hash) => this.store.replacePasswordHash(account.id, account.passwordHash, hash, this.clock.now()))
+      .then(
+        () => undefined,
+        () => undefined, // the next good log-in tries again
+      )
+      .finally(() => this.rehashing.delete(account.id));
+    this.rehashing.set(account.id, work);
   }
 
   /** Whether `token` has the form of one this server issues (for a JWT: our header and signature). */

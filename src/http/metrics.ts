@@ -42,7 +42,12 @@ export function createMetrics(core: Core): Metrics {
   });
   const inFlight = new Gauge({ name: 'dualgate_requests_in_flight', help: 'Requests received and not yet answered', registers: [registry] });
   const loginFailures = new Counter({ name: 'dualgate_login_failures_total', help: 'Failed log-ins (any reason)', registers: [registry] });
-  const lockouts = new Counter({ name: 'dualgate_lockouts_total', help: 'Accounts locked by consecutive failures', registers: [registry] });
+  const lockouts = new Counter({
+    name: 'dualgate_lockouts_total',
+    help: 'Lockouts by failed log-ins: an address locked out of an account, or a whole account',
+    registers: [registry],
+  });
+  const auditPurged = new Counter({ name: 'dualgate_audit_purged_total', help: 'Audit rows deleted by the purge (older than DUALGATE_AUDIT_RETENTION)', registers: [registry] });
   const throttled = new Counter({ name: 'dualgate_throttled_total', help: 'Requests refused by the log-in throttle', registers: [registry] });
   const storeErrors = new Counter({ name: 'dualgate_store_errors_total', help: 'Requests that failed because the store did not answer', registers: [registry] });
   new Gauge({
@@ -65,6 +70,7 @@ export function createMetrics(core: Core): Metrics {
     if (entry.event === 'login' && entry.outcome === 'failed') loginFailures.inc();
     if (entry.event === 'lockout') lockouts.inc();
   });
+  core.audit.onPurge((deleted) => auditPurged.inc(deleted));
 
   if (cluster.isWorker) {
     // prom-client answers the primary's requests for the registries named here (the listener comes with

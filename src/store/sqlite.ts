@@ -10,10 +10,13 @@ import { migrations } from './migrations';
 import type {
   AccountChanges,
   AccountRow,
+  AddressLock,
   AuditCount,
   AuditRow,
-  FailureCount,
+  LockoutLimits,
+  LoginAttempt,
   NewAccount,
+  Reservation,
   RevokedByToken,
   Role,
   SessionFilter,
@@ -96,11 +99,22 @@ function migrate(db: Database.Database): void {
   if (applied > migrations.length) {
     throw new StoreFault(`the database schema (version ${applied}) is newer than this dualgate (version ${migrations.length})`);
   }
-  for (let version = applied; version < migrations.length; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  if (applied === migrations.length) return;
+  // Off while migrating, as a table rebuild needs (dropping the old table must not touch the rows that refer
+  // to it); the references are checked before each migration commits.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = applied; version < migrations.length; version++) {
+      const migration = migrations[version]!;
+      db.transaction(() => {
+        if (typeof migration === 'string') db.exec(migration);
+        else migration(db);
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new StoreFault(`migration ${version + 1} broke a reference`);
+        db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
   }
 }
 
@@ -135,6 +149,13 @@ function translate(err: unknown, context?: string): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Thrown inside a reservation's transaction to roll its first count back when the second is refused. */
+class Refused extends Error {
+  constructor(readonly busy: boolean) {
+    super('refused');
+  }
+}
+
 /**
  * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
  * by position: one object per row instead of SQLite's and then ours. Each `…_FIELDS` list and its reader
@@ -144,7 +165,7 @@ type Columns = readonly unknown[];
 
 const ACCOUNT_FIELDS = [
   'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
-  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at',
+  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'username_key', 'failures_since',
 ] as const;
 /** The account columns `accountAt` reads, of `accounts a`. */
 const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
@@ -166,6 +187,8 @@ const accountAt = (c: Columns, at: number): AccountRow => ({
   lockedUntil: c[at + 12] as number | null,
   createdAt: c[at + 13] as number,
   updatedAt: c[at + 14] as number,
+  usernameKey: c[at + 15] as string,
+  failuresSince: c[at + 16] as number | null,
 });
 
 const SESSION_FIELDS = [
@@ -201,6 +224,7 @@ const accountOrNone = (c: Columns | undefined): AccountRow | undefined => option
 /** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
   username: 'username',
+  usernameKey: 'username_key',
   name: 'name',
   passwordHash: 'password_hash',
   role: 'role',
@@ -231,14 +255,14 @@ export class SqliteStore implements Store {
     });
     this.sql = {
       insertAccount: db.prepare(
-        `INSERT INTO accounts (username, name, password_hash, role, is_active, first_name, last_name, email,
-           customer_key, ttl, created_at, updated_at)
-         VALUES (@username, @name, @passwordHash, @role, @isActive, @firstName, @lastName, @email,
-           @customerKey, @ttl, @now, @now)
+        `INSERT INTO accounts (username, username_key, name, password_hash, role, is_active, first_name, last_name,
+           email, customer_key, ttl, created_at, updated_at)
+         VALUES (@username, @usernameKey, @name, @passwordHash, @role, @isActive, @firstName, @lastName,
+           @email, @customerKey, @ttl, @now, @now)
          RETURNING ${ACCOUNT_FIELDS.join(', ')}`,
       ).raw(),
       accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`).raw(),
-      accountByUsername: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = ?`).raw(),
+      accountByUsernameKey: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username_key = ?`).raw(),
       accountByName: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.name = ?`).raw(),
       allAccounts: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id`).raw(),
       matchingAccounts: db
@@ -249,19 +273,60 @@ export class SqliteStore implements Store {
         .raw(),
       countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
       deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
-      recordFailure: db.prepare(
+      // The address count: one conditional upsert, so the check and the count are one write. A row whose lock
+      // is still on is left alone and returns nothing: the attempt is refused.
+      reserveAddress: db.prepare(
+        `INSERT INTO login_failures (username_key, client_ip, failures, pending, locked_until, last_at)
+         VALUES (@usernameKey, @clientIp, 1, 1, CASE WHEN 1 >= @addressThreshold THEN @lockUntil END, @now)
+         ON CONFLICT (username_key, client_ip) DO UPDATE SET
+           failures = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END,
+           pending = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE pending + 1 END,
+           locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failures + 1 END) >= @addressThreshold
+                          THEN @lockUntil END,
+           last_at = @now
+         WHERE locked_until IS NULL OR locked_until <= @now
+         RETURNING failures`,
+      ),
+      // The account-wide count, in a window that starts at its first failure; likewise refused while locked.
+      reserveAccount: db.prepare(
         `UPDATE accounts SET
-           failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= @now THEN 1 ELSE failed_logins + 1 END,
+           failed_logins = CASE WHEN failures_since IS NULL OR failures_since <= @windowStart THEN 1 ELSE failed_logins + 1 END,
+           failures_since = CASE WHEN failures_since IS NULL OR failures_since <= @windowStart THEN @now ELSE failures_since END,
            locked_until = CASE
-             WHEN locked_until IS NOT NULL AND locked_until <= @now THEN CASE WHEN 1 >= @threshold THEN @lockUntil END
-             WHEN failed_logins + 1 >= @threshold THEN @lockUntil
-             ELSE locked_until END,
-           updated_at = @now
-         WHERE id = @id
+             WHEN (CASE WHEN failures_since IS NULL OR failures_since <= @windowStart THEN 1 ELSE failed_logins + 1 END) >= @accountThreshold
+             THEN @lockUntil ELSE locked_until END
+         WHERE id = @accountId AND (locked_until IS NULL OR locked_until <= @now)
          RETURNING failed_logins, locked_until`,
       ),
-      clearFailures: db.prepare('UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?'),
-      setLock: db.prepare('UPDATE accounts SET locked_until = ?, failed_logins = 0, updated_at = ? WHERE id = ?'),
+      // Locked only by attempts still in flight (and none stale): worth asking again once they conclude.
+      addressBusy: db.prepare(
+        `SELECT 1 FROM login_failures
+         WHERE username_key = @usernameKey AND client_ip = @clientIp AND locked_until > @now
+           AND failures - pending < @addressThreshold AND last_at > @now - 60000`,
+      ),
+      concludeFailure: db.prepare(
+        'UPDATE login_failures SET pending = max(pending - 1, 0) WHERE username_key = ? AND client_ip = ?',
+      ),
+      clearAddress: db.prepare('DELETE FROM login_failures WHERE username_key = ? AND client_ip = ?'),
+      giveBackAccount: db.prepare(
+        `UPDATE accounts SET failed_logins = max(failed_logins - 1, 0),
+           failures_since = CASE WHEN failed_logins <= 1 THEN NULL ELSE failures_since END,
+           locked_until = CASE WHEN locked_until = @lockedByAttempt THEN NULL ELSE locked_until END
+         WHERE id = @accountId`,
+      ),
+      unlockAccount: db.prepare(
+        'UPDATE accounts SET failed_logins = 0, failures_since = NULL, locked_until = NULL, updated_at = ? WHERE id = ?',
+      ),
+      clearAddressesOf: db.prepare('DELETE FROM login_failures WHERE username_key = ?'),
+      addressLocks: db.prepare(
+        `SELECT username_key AS usernameKey, client_ip AS clientIp, failures, locked_until AS lockedUntil
+         FROM login_failures WHERE locked_until > ? ORDER BY username_key, client_ip`,
+      ),
+      forgetFailures: db.prepare(
+        'DELETE FROM login_failures WHERE last_at < @before AND (locked_until IS NULL OR locked_until <= @before)',
+      ),
+      setLock: db.prepare('UPDATE accounts SET locked_until = ?, failed_logins = 0, failures_since = NULL, updated_at = ? WHERE id = ?'),
+      replaceHash: db.prepare('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?'),
       insertSession: db.prepare(
         `INSERT INTO sessions (id, account_id, username, door, created_at, last_seen_at, idle_ttl, idle_expires_at,
            absolute_expires_at, client_ip, user_agent)
@@ -333,10 +398,13 @@ export class SqliteStore implements Store {
       purgeByAbsoluteExpiry: db.prepare(
         'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE absolute_expires_at < @before LIMIT @batch)',
       ),
-      countAttempt: db.prepare(
-        `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES (?, ?, 1)
-         ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = attempts + 1
+      reserveThrottle: db.prepare(
+        `INSERT INTO login_attempts (client_ip, window_start, attempts) VALUES (@clientIp, @windowStart, 1)
+         ON CONFLICT (client_ip, window_start) DO UPDATE SET attempts = attempts + 1 WHERE attempts < @limit
          RETURNING attempts`,
+      ),
+      releaseThrottle: db.prepare(
+        'UPDATE login_attempts SET attempts = attempts - 1 WHERE client_ip = ? AND window_start = ? AND attempts > 0',
       ),
       forgetAttempts: db.prepare('DELETE FROM login_attempts WHERE window_start < ?'),
       // A row only when the nonce is new, or its record had run out (not purged yet).
@@ -350,12 +418,18 @@ export class SqliteStore implements Store {
         `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
          VALUES (@at, @cid, @event, @username, @sessionId, @door, @clientIp, @outcome, @detail)`,
       ),
+      tallyAudit: db.prepare(
+        `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail, count, tally_key)
+         VALUES (@at, @cid, @event, @username, @sessionId, @door, @clientIp, @outcome, @detail, 1, @tallyKey)
+         ON CONFLICT (tally_key) WHERE tally_key IS NOT NULL DO UPDATE SET count = count + 1`,
+      ),
+      purgeAudit: db.prepare('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < @before ORDER BY at LIMIT @batch)'),
       listAudit: db.prepare(
-        `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail
+        `SELECT id, at, cid, event, username, session_id AS sessionId, door, client_ip AS clientIp, outcome, detail, count
          FROM audit ORDER BY id DESC LIMIT ?`,
       ),
       countAudit: db.prepare(
-        `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, count(*) AS count
+        `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, sum(count) AS count
          FROM audit WHERE at >= @since
          GROUP BY bucket, event, outcome
          ORDER BY bucket, event, outcome`,
@@ -381,6 +455,40 @@ export class SqliteStore implements Store {
           return true;
         },
       ),
+      reserveLoginAttempt: db.transaction((attempt: LoginAttempt, now: number, limits: LockoutLimits): Reservation => {
+        const lockUntil = now + limits.windowMs;
+        const key = { usernameKey: attempt.usernameKey, clientIp: attempt.clientIp, now, addressThreshold: limits.addressThreshold };
+        const address = sql.reserveAddress.get({ ...key, lockUntil }) as { failures: number } | undefined;
+        if (!address) throw new Refused(sql.addressBusy.get(key) !== undefined);
+        if (attempt.accountId === null) {
+          return { granted: true, addressFailures: address.failures, accountFailures: 0, accountLockedUntil: null };
+        }
+        const account = sql.reserveAccount.get({
+          accountId: attempt.accountId,
+          now,
+          windowStart: now - limits.windowMs,
+          accountThreshold: limits.accountThreshold,
+          lockUntil,
+        }) as { failed_logins: number; locked_until: number | null } | undefined;
+        // Thrown, so the transaction (a savepoint inside a batch) takes the address count back too.
+        if (!account) throw new Refused(false);
+        return {
+          granted: true,
+          addressFailures: address.failures,
+          accountFailures: account.failed_logins,
+          accountLockedUntil: account.failed_logins >= limits.accountThreshold && account.locked_until === lockUntil ? lockUntil : null,
+        };
+      }),
+      clearLoginFailures: db.transaction((attempt: LoginAttempt, reservation: Reservation) => {
+        sql.clearAddress.run(attempt.usernameKey, attempt.clientIp);
+        if (attempt.accountId !== null && reservation.granted) {
+          sql.giveBackAccount.run({ accountId: attempt.accountId, lockedByAttempt: reservation.accountLockedUntil });
+        }
+      }),
+      unlockAccount: db.transaction((id: number, usernameKey: string, now: number) => {
+        sql.unlockAccount.run(now, id);
+        sql.clearAddressesOf.run(usernameKey);
+      }),
       purgeSessions: db.transaction((before: number, batch: number) => {
         let deleted = 0;
         for (const purge of [sql.purgeByRevocation, sql.purgeByIdleExpiry, sql.purgeByAbsoluteExpiry]) {
@@ -402,8 +510,8 @@ export class SqliteStore implements Store {
     return this.commits.read(() => accountOrNone(this.sql.accountById.get(id) as Columns | undefined));
   }
 
-  findAccountByUsername(username: string): Promise<AccountRow | undefined> {
-    return this.commits.read(() => accountOrNone(this.sql.accountByUsername.get(username) as Columns | undefined));
+  findAccountByUsernameKey(usernameKey: string): Promise<AccountRow | undefined> {
+    return this.commits.read(() => accountOrNone(this.sql.accountByUsernameKey.get(usernameKey) as Columns | undefined));
   }
 
   findAccountByName(name: string): Promise<AccountRow | undefined> {
@@ -444,19 +552,41 @@ export class SqliteStore implements Store {
     });
   }
 
-  recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount> {
+  reserveLoginAttempt(attempt: LoginAttempt, now: number, limits: LockoutLimits): Promise<Reservation> {
     return this.commits.write(() => {
-      const row = this.sql.recordFailure.get({ id, now, threshold, lockUntil }) as
-        | { failed_logins: number; locked_until: number | null }
-        | undefined;
-      return { failedLogins: row?.failed_logins ?? 0, lockedUntil: row?.locked_until ?? null };
+      try {
+        return this.atomic.reserveLoginAttempt(attempt, now, limits);
+      } catch (err) {
+        if (err instanceof Refused) return { granted: false, busy: err.busy } as const;
+        throw err;
+      }
     });
   }
 
-  clearLoginFailures(id: number, now: number): Promise<void> {
+  concludeLoginFailure(attempt: LoginAttempt): Promise<void> {
     return this.commits.write(() => {
-      this.sql.clearFailures.run(now, id);
+      this.sql.concludeFailure.run(attempt.usernameKey, attempt.clientIp);
     });
+  }
+
+  clearLoginFailures(attempt: LoginAttempt, reservation: Reservation): Promise<void> {
+    return this.commits.write(() => this.atomic.clearLoginFailures(attempt, reservation));
+  }
+
+  unlockAccount(id: number, usernameKey: string, now: number): Promise<void> {
+    return this.commits.write(() => this.atomic.unlockAccount(id, usernameKey, now));
+  }
+
+  listAddressLocks(now: number): Promise<AddressLock[]> {
+    return this.commits.read(() => this.sql.addressLocks.all(now) as AddressLock[]);
+  }
+
+  forgetLoginFailures(before: number): Promise<number> {
+    return this.commits.write(() => this.sql.forgetFailures.run({ before }).changes);
+  }
+
+  replacePasswordHash(id: number, previous: string, next: string, now: number): Promise<boolean> {
+    return this.commits.write(() => this.sql.replaceHash.run(next, now, id, previous).changes > 0);
   }
 
   setLock(id: number, lockedUntil: number | null, now: number): Promise<void> {
@@ -548,8 +678,14 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.purgeSessions(before, batch));
   }
 
-  countLoginAttempt(clientIp: string, windowStart: number): Promise<number> {
-    return this.commits.write(() => (this.sql.countAttempt.get(clientIp, windowStart) as { attempts: number }).attempts);
+  reserveThrottle(clientIp: string, windowStart: number, limit: number): Promise<boolean> {
+    return this.commits.write(() => this.sql.reserveThrottle.get({ clientIp, windowStart, limit }) !== undefined);
+  }
+
+  releaseThrottle(clientIp: string, windowStart: number): Promise<void> {
+    return this.commits.write(() => {
+      this.sql.releaseThrottle.run(clientIp, windowStart);
+    });
   }
 
   forgetLoginAttempts(before: number): Promise<void> {
@@ -572,6 +708,16 @@ export class SqliteStore implements Store {
     return this.commits.write(() => {
       this.sql.insertAudit.run(row);
     });
+  }
+
+  tallyAudit(row: AuditRow, tallyKey: string): Promise<void> {
+    return this.commits.write(() => {
+      this.sql.tallyAudit.run({ ...row, tallyKey });
+    });
+  }
+
+  purgeAudit(before: number, batch: number): Promise<number> {
+    return this.commits.write(() => this.sql.purgeAudit.run({ before, batch }).changes);
   }
 
   listAudit(limit: number): Promise<StoredAuditRow[]> {

@@ -6,8 +6,12 @@ export type Role = 'user' | 'integrator' | 'admin';
 export type TokenKind = 'jwt' | 'guid' | 'cookie';
 
 export interface AccountRow {
+  /** Never reused: a deleted account's id is never handed out again. */
   id: number;
+  /** As the account was created: kept for display. */
   username: string;
+  /** The username as RFC 8265 compares it (src/precis.ts); unique, and what log-ins look up. */
+  usernameKey: string;
   name: string;
   passwordHash: string;
   role: Role;
@@ -17,16 +21,20 @@ export interface AccountRow {
   email: string;
   customerKey: string;
   ttl: number | null;
+  /** Failed log-ins from any address since `failuresSince` (the account-wide count). */
   failedLogins: number;
+  failuresSince: number | null;
+  /** Locked by an operator, or by the account-wide count, until then. */
   lockedUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type NewAccount = Omit<AccountRow, 'id' | 'failedLogins' | 'lockedUntil' | 'createdAt' | 'updatedAt'>;
+export type NewAccount = Omit<AccountRow, 'id' | 'failedLogins' | 'failuresSince' | 'lockedUntil' | 'createdAt' | 'updatedAt'>;
 
+/** `username` and `usernameKey` change together. */
 export type AccountChanges = Partial<
-  Pick<AccountRow, 'username' | 'name' | 'passwordHash' | 'role' | 'isActive' | 'firstName' | 'lastName' | 'email' | 'ttl'>
+  Pick<AccountRow, 'username' | 'usernameKey' | 'name' | 'passwordHash' | 'role' | 'isActive' | 'firstName' | 'lastName' | 'email' | 'ttl'>
 >;
 
 export interface SessionRow {
@@ -83,6 +91,8 @@ export interface AuditRow {
 
 export interface StoredAuditRow extends AuditRow {
   id: number;
+  /** How many events the row stands for: 1, or more for a tallied row (`Store.tallyAudit`). */
+  count: number;
 }
 
 /** How many audit rows one event and outcome had in one time bucket. */
@@ -94,15 +104,60 @@ export interface AuditCount {
   count: number;
 }
 
-export interface FailureCount {
-  failedLogins: number;
-  lockedUntil: number | null;
+/** Whose log-in an attempt is, and from where: the keys of the failure counts. */
+export interface LoginAttempt {
+  usernameKey: string;
+  clientIp: string;
+  /** The account the name belongs to; null for an unknown name (then only the address count is kept). */
+  accountId: number | null;
+}
+
+export interface LockoutLimits {
+  /** Failures from one address that lock that address out of the name. */
+  addressThreshold: number;
+  /** Failures from any address within `windowMs` that lock the whole account. */
+  accountThreshold: number;
+  /** The lockout length, and the window of the account-wide count. */
+  windowMs: number;
+}
+
+/**
+ * An attempt's place in the failure counts, taken before the password is compared. Refused when the name is
+ * locked for this address or the account is locked; granted, it already counts as a failure, and
+ * `clearLoginFailures` gives it back when the password was right.
+ */
+export type Reservation =
+  | {
+      granted: false;
+      /**
+       * Refused only because attempts still being compared fill the address's count (no lock of real
+       * failures): asking again once they conclude may be granted.
+       */
+      busy: boolean;
+    }
+  | {
+      granted: true;
+      /** The address's count, this attempt included; at the threshold, this attempt locked the address out. */
+      addressFailures: number;
+      /** The account-wide count, this attempt included (0 for an unknown name). */
+      accountFailures: number;
+      /** The lock this attempt set on the account, if it was the one to reach the account-wide threshold. */
+      accountLockedUntil: number | null;
+    };
+
+/** A name locked for one client address. */
+export interface AddressLock {
+  usernameKey: string;
+  clientIp: string;
+  failures: number;
+  lockedUntil: number;
 }
 
 export interface Store {
   createAccount(account: NewAccount, now: number): Promise<AccountRow>;
   findAccountById(id: number): Promise<AccountRow | undefined>;
-  findAccountByUsername(username: string): Promise<AccountRow | undefined>;
+  /** By the username as RFC 8265 compares it (`usernameKey`). */
+  findAccountByUsernameKey(usernameKey: string): Promise<AccountRow | undefined>;
   findAccountByName(name: string): Promise<AccountRow | undefined>;
   /** Accounts whose name or username contains `query` (all when absent), by id. */
   listAccounts(query?: string): Promise<AccountRow[]>;
@@ -110,13 +165,33 @@ export interface Store {
   updateAccount(id: number, changes: AccountChanges, now: number): Promise<void>;
   deleteAccount(id: number): Promise<void>;
   /**
-   * Counts one failed log-in. When the count reaches `threshold` the account is locked until `lockUntil`.
-   * A lock that has already run out starts the count afresh.
+   * Reserves an attempt's place in both failure counts, atomically, before any password is compared: the
+   * count of `attempt.usernameKey` from `attempt.clientIp` (refused while it is locked; at
+   * `addressThreshold` it locks for `windowMs`; a lock that ran out starts it afresh) and the account's
+   * (refused while the account is locked; counted within a `windowMs` window that starts at its first
+   * failure; at `accountThreshold` the account locks for `windowMs`). Both counts move, or neither: however
+   * many attempts arrive at once, from however many processes, at most the thresholds are granted. A granted
+   * attempt stays in flight until `concludeLoginFailure` or `clearLoginFailures`; the address count's lock
+   * is "busy" rather than real while in-flight attempts make it up (for at most a minute, should a process
+   * die mid-compare).
    */
-  recordLoginFailure(id: number, now: number, threshold: number, lockUntil: number): Promise<FailureCount>;
-  /** Clears the failure count and any lock. */
-  clearLoginFailures(id: number, now: number): Promise<void>;
+  reserveLoginAttempt(attempt: LoginAttempt, now: number, limits: LockoutLimits): Promise<Reservation>;
+  /** A wrong password: the reservation concludes as the failure it was counted as (no longer in flight). */
+  concludeLoginFailure(attempt: LoginAttempt): Promise<void>;
+  /**
+   * A right password: forgets the address's count of the name, takes this attempt back off the account's
+   * count, and lifts the account lock `reservation` set, if it set one.
+   */
+  clearLoginFailures(attempt: LoginAttempt, reservation: Reservation): Promise<void>;
+  /** An operator's unlock: the account's lock and count, and every address count of its name, cleared. */
+  unlockAccount(id: number, usernameKey: string, now: number): Promise<void>;
+  /** Names locked for an address at `now`, by name then address. */
+  listAddressLocks(now: number): Promise<AddressLock[]>;
+  /** Forgets address counts last moved before `before` whose lock (if any) ran out by then; how many. */
+  forgetLoginFailures(before: number): Promise<number>;
   setLock(id: number, lockedUntil: number | null, now: number): Promise<void>;
+  /** Replaces the password hash only if it is still `previous` (a rehash must not undo a password change). */
+  replacePasswordHash(id: number, previous: string, next: string, now: number): Promise<boolean>;
 
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
   /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
@@ -146,9 +221,14 @@ export interface Store {
   /** Deletes up to `batch` sessions that ended (revoked or expired) before `before`; how many it deleted. */
   purgeSessions(before: number, batch: number): Promise<number>;
 
-  /** Counts one log-in attempt from `clientIp` in the window starting at `windowStart`; the count so far. */
-  countLoginAttempt(clientIp: string, windowStart: number): Promise<number>;
-  /** Forgets attempt windows that started before `before`. */
+  /**
+   * Reserves one failed log-in of `clientIp` in the window starting at `windowStart`, atomically: true when
+   * the window held fewer than `limit` (the attempt may go on), false, counting nothing, when it is full.
+   */
+  reserveThrottle(clientIp: string, windowStart: number, limit: number): Promise<boolean>;
+  /** Gives a reservation back (the log-in succeeded: only failures count). */
+  releaseThrottle(clientIp: string, windowStart: number): Promise<void>;
+  /** Forgets throttle windows that started before `before`. */
   forgetLoginAttempts(before: number): Promise<void>;
 
   /**
@@ -160,8 +240,15 @@ export interface Store {
   forgetNonces(before: number): Promise<void>;
 
   appendAudit(row: AuditRow): Promise<void>;
+  /**
+   * One row for every event of `tallyKey`: the first call appends `row` with a count of 1, each later one
+   * adds 1 to its count and writes nothing else (refusals that must cost nothing lasting).
+   */
+  tallyAudit(row: AuditRow, tallyKey: string): Promise<void>;
+  /** Deletes up to `batch` audit rows older than `before`, oldest first; how many. */
+  purgeAudit(before: number, batch: number): Promise<number>;
   listAudit(limit: number): Promise<StoredAuditRow[]>;
-  /** Audit rows from `since` on, counted by `bucketMs`-long bucket, event and outcome; oldest bucket first. */
+  /** Audit events from `since` on (a tallied row counts its count), by `bucketMs`-long bucket, event and outcome; oldest bucket first. */
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]>;
 
   /** The stored secret, or `value` stored now when there was none. */

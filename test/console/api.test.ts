@@ -273,7 +273,7 @@ describe('operator console API', () => {
       // `admin` is the account the server makes on an empty database.
       expect(answer.body.accounts.map((a: any) => a.username)).toEqual(['admin', 'root', 'carol']);
       expect(Object.keys(answer.body.accounts[2]).sort()).toEqual(
-        ['createdAt', 'email', 'failedLogins', 'firstName', 'id', 'isActive', 'lastName', 'locked', 'lockedUntil', 'name', 'role', 'ttl', 'updatedAt', 'username'].sort(),
+        ['createdAt', 'email', 'failedLogins', 'firstName', 'id', 'isActive', 'lastName', 'locked', 'lockedAddresses', 'lockedUntil', 'name', 'role', 'ttl', 'updatedAt', 'username'].sort(),
       );
       expect(JSON.stringify(answer.body)).not.toMatch(/\$2[aby]\$|customerKey/);
       expect((await admin.call('GET', '/accounts?query=car')).body.accounts.map((a: any) => a.username)).toEqual(['carol']);
@@ -333,11 +333,13 @@ describe('operator console API', () => {
       for (let i = 0; i < 5; i++) expect(await canLogIn(CAROL.username, 'wrong')).toBe(false);
       expect(await canLogIn(CAROL.username, CAROL.password)).toBe(false);
       const carol = (await admin.call('GET', '/accounts')).body.accounts.find((a: any) => a.username === 'carol');
-      expect(carol).toMatchObject({ locked: true, failedLogins: 5, lockedUntil: server.clock.now() + 15 * 60_000 });
+      // Locked out from the address the failures came from; the account itself is not locked.
+      expect(carol).toMatchObject({ locked: false, failedLogins: 5, lockedAddresses: [{ clientIp: '127.0.0.1', lockedUntil: server.clock.now() + 15 * 60_000 }] });
 
       const answer = await admin.call('POST', `/accounts/${carol.id}/unlock`);
       expect(answer.status).toBe(200);
       expect(answer.body.account).toMatchObject({ locked: false, failedLogins: 0, lockedUntil: null });
+      expect((await admin.call('GET', '/accounts')).body.accounts.find((a: any) => a.username === 'carol').lockedAddresses).toEqual([]);
       expect(await canLogIn(CAROL.username, CAROL.password)).toBe(true);
       expect(await auditOf('account-unlock')).toEqual([expect.objectContaining({ username: 'carol', detail: 'by root' })]);
       expect((await admin.call('POST', '/accounts/999/unlock')).status).toBe(404);

@@ -325,12 +325,17 @@ describe('every documented route, called on a live server, answers what the docu
     expect((await call(`${S}/validate-session.json`, 'get', { headers: withSession })).body.active).toBe(false);
   });
 
-  it('a locked account, at each door', async () => {
+  it('a locked account, at each door: the answer of wrong credentials', async () => {
     for (let i = 0; i < 5; i++) await call('/xweb/JSON/Authenticate', 'post', { body: { Authenticate: { userName: 'locky', password: 'wrong' } } });
-    expect((await call('/xweb/JSON/Authenticate', 'post', { body: { Authenticate: { userName: 'locky', password: 'locky-pw' } } })).body.ExceptionType).toBe('LockedCredentialsException');
-    expect((await call(zato('log-in'), 'post', { body: { username: 'locky', password: 'locky-pw' } })).status).toBe(403);
+    expect((await call('/xweb/JSON/Authenticate', 'post', { body: { Authenticate: { userName: 'locky', password: 'locky-pw' } } })).body.ExceptionType).toBe('InvalidCredentialsException');
+    expect((await call(zato('log-in'), 'post', { body: { username: 'locky', password: 'locky-pw' } })).status).toBe(401);
     const pair = { Cookie: 'XSRF-TOKEN=pick-any', 'X-XSRF-TOKEN': 'pick-any' };
-    expect((await call(`${S}/login.json`, 'post', { headers: pair, body: { username: 'locky', password: 'locky-pw' } })).body).toEqual(fixture('crafter/account-locked.json'));
+    expect((await call(`${S}/login.json`, 'post', { headers: pair, body: { username: 'locky', password: 'locky-pw' } })).body).toEqual(fixture('crafter/unauthorized.json'));
+  });
+
+  it('the admin services with a Bearer token of an admin', async () => {
+    const token = (await call(zato('log-in'), 'post', { body: { username: 'root', password: 'root-pw' } })).body.zato_security_jwt_log_in_response.token as string;
+    expect((await call(zato('get-list'), 'post', { headers: { Authorization: `Bearer ${token}` }, body: {} })).status).toBe(200);
   });
 
   it('covered every documented operation with a success', () => {

@@ -52,15 +52,20 @@ describe('accounts', () => {
     });
   });
 
-  it('refuses a duplicate username or name, case-sensitively', async () => {
+  it('refuses a duplicate username (compared as RFC 8265 compares them) or name', async () => {
     await t.core.accounts.create({ username: 'ann', password: 'pw' }, cliContext);
     await expect(t.core.accounts.create({ username: 'ann', password: 'pw2' }, cliContext)).rejects.toBeInstanceOf(Conflict);
     await expect(t.core.accounts.create({ username: 'other', name: 'ann', password: 'pw2' }, cliContext)).rejects.toMatchObject({
       code: 'Conflict',
       field: 'name',
     });
-    await t.core.accounts.create({ username: 'Ann', name: 'Ann', password: 'pw' }, cliContext);
-    expect((await t.core.accounts.list()).map((a) => a.username)).toEqual(['ann', 'Ann']);
+    await expect(t.core.accounts.create({ username: 'Ann', name: 'Ann', password: 'pw' }, cliContext)).rejects.toMatchObject({
+      code: 'Conflict',
+      field: 'username',
+      value: 'Ann',
+    });
+    await expect(t.core.accounts.create({ username: '\uff21nn', name: 'Ann2', password: 'pw' }, cliContext)).rejects.toBeInstanceOf(Conflict);
+    expect((await t.core.accounts.list()).map((a) => a.username)).toEqual(['ann']);
   });
 
   it('validates role, ttl and is_active', async () => {

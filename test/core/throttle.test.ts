@@ -27,12 +27,34 @@ describe('log-in throttle per client address', () => {
     await t.core.close();
   });
 
+  it('counts failures only: good log-ins never fill the window', async () => {
+    const t = await openTestCore({ loginRatePerMinute: 2 });
+    await t.core.accounts.create({ username: 'ann', password: 'pw' }, cliContext);
+    for (let i = 0; i < 10; i++) await expect(t.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.1'))).resolves.toBeDefined();
+    await expect(t.core.sessions.login('ann', 'x', { kind: 'guid' }, from('10.0.0.1'))).rejects.toBeInstanceOf(InvalidCredentials);
+    await expect(t.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.1'))).resolves.toBeDefined();
+    await expect(t.core.sessions.login('ann', 'x', { kind: 'guid' }, from('10.0.0.1'))).rejects.toBeInstanceOf(InvalidCredentials);
+    await expect(t.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.1'))).rejects.toBeInstanceOf(Throttled);
+    await t.core.close();
+  });
+
+  it('never applies to an exempt address or network', async () => {
+    const t = await openTestCore({ loginRatePerMinute: 1, loginRateExempt: ['10.1.0.0/16', '192.0.2.5'] });
+    await t.core.accounts.create({ username: 'ann', password: 'pw' }, cliContext);
+    for (const ip of ['10.1.2.3', '192.0.2.5', '::ffff:10.1.9.9']) {
+      for (let i = 0; i < 3; i++) await expect(t.core.sessions.login('nobody', 'x', { kind: 'guid' }, from(ip))).rejects.toBeInstanceOf(InvalidCredentials);
+    }
+    await expect(t.core.sessions.login('nobody', 'x', { kind: 'guid' }, from('10.2.0.1'))).rejects.toBeInstanceOf(InvalidCredentials);
+    await expect(t.core.sessions.login('nobody', 'x', { kind: 'guid' }, from('10.2.0.1'))).rejects.toBeInstanceOf(Throttled);
+    await t.core.close();
+  });
+
   it('is shared by every process on the database file', async () => {
     const a = await openTestCore({ loginRatePerMinute: 2 });
     const b = await openTestCore({ loginRatePerMinute: 2 }, { dbPath: a.dbPath, clock: a.clock });
     await a.core.accounts.create({ username: 'ann', password: 'pw' }, cliContext);
-    await a.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.9'));
-    await b.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.9'));
+    await a.core.sessions.login('nobody', 'pw', { kind: 'guid' }, from('10.0.0.9')).catch(() => undefined);
+    await b.core.sessions.login('nobody', 'pw', { kind: 'guid' }, from('10.0.0.9')).catch(() => undefined);
     await expect(a.core.sessions.login('ann', 'pw', { kind: 'guid' }, from('10.0.0.9'))).rejects.toBeInstanceOf(Throttled);
     await a.core.close();
     await b.core.close();

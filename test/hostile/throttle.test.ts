@@ -23,7 +23,7 @@ import {
 } from './harness';
 
 /**
- * The log-in throttle over HTTP: DUALGATE_LOGIN_RATE attempts a minute per client address, counted in the
+ * The log-in throttle over HTTP: DUALGATE_LOGIN_RATE failed log-ins a minute per client address, counted in the
  * store, so one budget for every door (and every process on the database), answered in each door's format;
  * the address from X-Forwarded-For only when DUALGATE_TRUST_PROXY trusts the proxy that sent it.
  */
@@ -100,7 +100,7 @@ const WAYS: [string, (xff?: string) => Outgoing, Expected][] = [
 
 const withXff = (out: Outgoing, xff?: string): Outgoing => (xff ? { ...out, headers: { ...out.headers, 'X-Forwarded-For': xff } } : out);
 
-/** A wrong password for alice at Zato's JSON door: one attempt, counted whatever its outcome. */
+/** An unknown user at Zato's JSON door: one failure, counted. */
 const wrongAtZato = (xff?: string) => withXff({ path: '/zato/json/zato.security.jwt.log-in', body: JSON.stringify({ username: 'ghost', password: 'x' }) }, xff);
 const wrongAtXweb = (xff?: string) =>
   withXff({ path: '/xweb/JSON/Authenticate', body: JSON.stringify({ Authenticate: { userName: 'ghost', password: 'x' } }) }, xff);
@@ -113,10 +113,10 @@ async function expectThrottled(server: TestServer, out: Outgoing, expected: Expe
   return answer;
 }
 
-function auditIps(server: TestServer): { clientIp: string; detail: string | null }[] {
+function auditIps(server: TestServer): { clientIp: string; detail: string | null; count: number }[] {
   const db = new Database(server.dbPath, { readonly: true });
   try {
-    return db.prepare("SELECT client_ip AS clientIp, detail FROM audit WHERE event = 'login' ORDER BY id").all() as { clientIp: string; detail: string | null }[];
+    return db.prepare("SELECT client_ip AS clientIp, detail, count FROM audit WHERE event = 'login' ORDER BY id").all() as { clientIp: string; detail: string | null; count: number }[];
   } finally {
     db.close();
   }
@@ -135,14 +135,14 @@ describe('the log-in throttle, over HTTP', () => {
       await expectThrottled(server, request(), expected);
     });
 
-    it('counts one attempt at each of three doors, then refuses the right password at every way in', async () => {
+    it('counts one failure at each of three doors, then refuses the right password at every way in, in one audit row', async () => {
       expect((await send(server.url, wrongAtZato())).status).toBe(401);
       expect((await send(server.url, wrongAtXweb())).status).toBe(401);
       expect((await send(server.url, wrongAtCrafter())).status).toBe(401);
       for (const [, request, expected] of WAYS) await expectThrottled(server, request(), expected);
-      expect(auditIps(server).map((r) => r.detail)).toEqual([
-        ...['unknown user', 'unknown user', 'unknown user'],
-        ...WAYS.map(() => 'throttled'),
+      expect(auditIps(server).map((r) => [r.detail, r.count])).toEqual([
+        ...[['unknown user', 1], ['unknown user', 1], ['unknown user', 1]],
+        ['throttled', WAYS.length],
       ]);
       // The next minute, the address may try again.
       server.clock.advance(45_000);
@@ -192,14 +192,13 @@ describe('the log-in throttle, over HTTP', () => {
       await expectThrottled(server, withXff(WAYS[7]![1](), '10.9.9.9, 203.0.113.7'), WAYS[7]![2]);
       expect((await send(server.url, withXff(WAYS[0]![1](), '198.51.100.9'))).status).toBe(200);
       expect((await send(server.url, WAYS[0]![1]())).status).toBe(200);
-      expect(auditIps(server).map((r) => r.clientIp)).toEqual([
-        '203.0.113.7',
-        '203.0.113.7',
-        '203.0.113.7',
-        '203.0.113.7',
-        '203.0.113.7',
-        '198.51.100.9',
-        '127.0.0.1',
+      expect(auditIps(server).map((r) => [r.clientIp, r.detail, r.count])).toEqual([
+        ['203.0.113.7', 'unknown user', 1],
+        ['203.0.113.7', 'unknown user', 1],
+        ['203.0.113.7', 'unknown user', 1],
+        ['203.0.113.7', 'throttled', 2],
+        ['198.51.100.9', null, 1],
+        ['127.0.0.1', null, 1],
       ]);
     });
   });

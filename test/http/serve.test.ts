@@ -1,32 +1,67 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { CID_FORMAT } from '../../src/http/cid';
-import { startServeProcess, runCli } from '../support/process';
+import { spawn } from 'node:child_process';
+import { CLI, cliEnv, startServeProcess, runCli } from '../support/process';
 import { startTestServer, tempDir } from '../support/server';
 
 describe('dualgate serve', () => {
-  it('listens, creates admin once on an empty database, answers /healthz, and stops cleanly on SIGTERM', async () => {
-    const db = join(tempDir(), 'serve.db');
+  it('listens, creates admin once on an empty database with its password in a 0600 file, answers /healthz, and stops cleanly on SIGTERM', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'serve.db');
+    const file = join(dir, 'initial-admin-password');
     const first = await startServeProcess({ DUALGATE_DB: db });
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const announcement = /Created the account "admin" with the password: (\S+)\n/.exec(first.stdout());
-    expect(announcement).not.toBeNull();
-    expect(first.stdout()).toContain('Change it with: dualgate user passwd admin');
+    // The password is in the file, readable by its owner only; the log stream says only where it is.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const [password, idLine, end] = readFileSync(file, 'utf8').split('\n');
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect([idLine, end]).toEqual(['account id 1', '']);
+    expect(first.stdout()).toContain(`its password is in ${file}`);
+    expect(first.stdout()).not.toContain(password);
+    const login = await fetch(`${first.url}/zato/jwt/log-in`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    expect(login.status).toBe(200);
 
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     expect(await first.stop('SIGTERM')).toBe(0);
-    // The password went to the operator once, and into no log line.
-    const logLines = first.stdout().split('\n').filter((l) => l.startsWith('{'));
-    expect(logLines.join('\n')).not.toContain(announcement![1]);
 
     const second = await startServeProcess({ DUALGATE_DB: db });
-    expect(second.stdout()).not.toContain('Created the account');
+    expect(second.stdout()).not.toContain('created the account');
     expect(await second.stop('SIGINT')).toBe(0);
     const users = await runCli(['user', 'list', '--json'], { DUALGATE_DB: db });
     expect(JSON.parse(users.stdout)).toEqual([expect.objectContaining({ username: 'admin', role: 'admin' })]);
+    // Changing the admin's password deletes the file.
+    expect((await runCli(['user', 'passwd', 'admin', '--password-stdin'], { DUALGATE_DB: db }, 'new-admin-pw\n')).code).toBe(0);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('also shows the first admin password when its output is a terminal', async () => {
+    const dir = tempDir();
+    // `script` runs the server on a pseudo-terminal, as a person starting it by hand would.
+    const command = `exec ${process.execPath} ${CLI} serve`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: cliEnv({ PORT: '0', HOST: '127.0.0.1', DUALGATE_LOG_LEVEL: 'info', DUALGATE_DB: join(dir, 'tty.db') }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/"pid":(\d+).*dualgate listening on/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(/"pid":(\d+)[^\n]*dualgate listening on/.exec(out)?.[1]);
+    try {
+      const password = readFileSync(join(dir, 'initial-admin-password'), 'utf8').split('\n')[0]!;
+      expect(out).toContain(`Created the account "admin" with the password: ${password}`);
+      expect(out).toContain('Change it with: dualgate user passwd admin');
+    } finally {
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+      else child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

@@ -14,6 +14,7 @@ const FAMILIES: [string, string][] = [
   ['dualgate_login_failures_total', 'counter'],
   ['dualgate_lockouts_total', 'counter'],
   ['dualgate_throttled_total', 'counter'],
+  ['dualgate_audit_purged_total', 'counter'],
   ['dualgate_store_errors_total', 'counter'],
   ['dualgate_process_cpu_seconds_total', 'counter'],
 ];
@@ -53,7 +54,7 @@ describe('metrics', () => {
     await doors.logout('zato', a);
     expect((await logIn(server, USER.username, 'wrong')).status).toBe(401);
     for (let i = 0; i < 2; i++) expect((await logIn(server, 'bob', 'wrong')).status).toBe(401);
-    expect((await logIn(server, 'bob', 'bob-password')).status).toBe(403); // locked
+    expect((await logIn(server, 'bob', 'bob-password')).status).toBe(401); // locked: the answer of a wrong password
 
     const lock = new Database(server.dbPath);
     lock.exec('BEGIN EXCLUSIVE');
@@ -84,11 +85,12 @@ describe('metrics', () => {
   it('counts throttled log-ins', async () => {
     const server = await start({ DUALGATE_LOGIN_RATE: '1' });
     expect((await logIn(server, USER.username, USER.password)).status).toBe(200);
+    expect((await logIn(server, USER.username, 'wrong')).status).toBe(401);
     const refused = await logIn(server, USER.username, USER.password);
     expect(refused.status).toBe(429);
     const text = await scrape(`${server.url}/metrics`);
     expect(metricValue(text, 'dualgate_throttled_total')).toBe(1);
-    expect(metricValue(text, 'dualgate_requests_total', { door: 'zato', operation: LOGIN, outcome: 'error' })).toBe(1);
+    expect(metricValue(text, 'dualgate_requests_total', { door: 'zato', operation: LOGIN, outcome: 'error' })).toBe(2);
   });
 
   it('still answers when the store is gone, and counts the failed health checks as store errors', async () => {

@@ -18,6 +18,7 @@ function auditRow(n: number): AuditRow {
 function account(username: string): NewAccount {
   return {
     username,
+    usernameKey: username,
     name: username,
     passwordHash: 'x',
     role: 'user',
@@ -71,7 +72,7 @@ describe('store: group commit', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(UniqueViolation);
-    expect((await store.findAccountByUsername('fresh'))?.username).toBe('fresh');
+    expect((await store.findAccountByUsernameKey('fresh'))?.username).toBe('fresh');
     expect((await store.listAudit(10)).map((r) => r.cid)).toEqual(['cid-2', 'cid-1']);
   });
 
@@ -80,7 +81,7 @@ describe('store: group commit', () => {
     const other = new Database(dbPath);
     other.exec('BEGIN IMMEDIATE');
     try {
-      const [read, write] = await Promise.allSettled([store.findAccountByUsername('reader'), store.appendAudit(auditRow(1))]);
+      const [read, write] = await Promise.allSettled([store.findAccountByUsernameKey('reader'), store.appendAudit(auditRow(1))]);
       expect(read).toMatchObject({ status: 'fulfilled', value: { username: 'reader' } });
       expect(write.status).toBe('rejected');
       const reason = (write as PromiseRejectedResult).reason as StoreFault;

@@ -11,7 +11,8 @@ const AT = Date.UTC(2026, 5, 1, 12);
 
 // Every value distinct, so a field read from its neighbour's column shows.
 const ACCOUNT: NewAccount = {
-  username: 'ann',
+  username: 'Ann',
+  usernameKey: 'ann',
   name: 'Ann the operator',
   passwordHash: '$2b$04$hash',
   role: 'integrator',
@@ -52,12 +53,18 @@ describe('store: rows', () => {
 
   it('answers every account field as written, through every account read', async () => {
     const created = await store.createAccount(ACCOUNT, AT);
-    const expected: AccountRow = { id: created.id, ...ACCOUNT, failedLogins: 0, lockedUntil: null, createdAt: AT, updatedAt: AT };
+    const expected: AccountRow = { id: created.id, ...ACCOUNT, failedLogins: 0, failuresSince: null, lockedUntil: null, createdAt: AT, updatedAt: AT };
     expect(created).toEqual(expected);
-    await store.recordLoginFailure(created.id, AT + 9, 1, AT + 10);
-    const locked = { ...expected, failedLogins: 1, lockedUntil: AT + 10, updatedAt: AT + 9 };
+    const attempt = { usernameKey: 'ann', clientIp: '192.0.2.1', accountId: created.id };
+    expect(await store.reserveLoginAttempt(attempt, AT + 9, { addressThreshold: 5, accountThreshold: 1, windowMs: 10 })).toEqual({
+      granted: true,
+      addressFailures: 1,
+      accountFailures: 1,
+      accountLockedUntil: AT + 19,
+    });
+    const locked = { ...expected, failedLogins: 1, failuresSince: AT + 9, lockedUntil: AT + 19 };
     expect(await store.findAccountById(created.id)).toEqual(locked);
-    expect(await store.findAccountByUsername('ann')).toEqual(locked);
+    expect(await store.findAccountByUsernameKey('ann')).toEqual(locked);
     expect(await store.findAccountByName('Ann the operator')).toEqual(locked);
     expect(await store.listAccounts()).toEqual([locked]);
     expect(await store.listAccounts('operator')).toEqual([locked]);
@@ -91,8 +98,8 @@ describe('store: rows', () => {
     const account = await store.createAccount(ACCOUNT, AT);
     const hash = Buffer.alloc(32, 3);
     await store.createSession(sessionOf(account, 'session-2'), { hash, kind: 'jwt', createdAt: AT });
-    expect(await store.revokeByToken(hash, AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: true });
-    expect(await store.revokeByToken(hash, AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'ann', ended: false });
+    expect(await store.revokeByToken(hash, AT + 20, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: true });
+    expect(await store.revokeByToken(hash, AT + 30, 'logout')).toEqual({ sessionId: 'session-2', username: 'Ann', ended: false });
     expect(await store.findSession('session-2')).toMatchObject({ revokedAt: AT + 20, revokeReason: 'logout' });
     expect(await store.revokeByToken(Buffer.alloc(32, 4), AT + 40, 'logout')).toBeUndefined();
   });

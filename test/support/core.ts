@@ -12,7 +12,9 @@ export const TEST_CORE_SETTINGS: CoreSettings = {
   maxAge: 43_200,
   retention: 7 * 86_400,
   lockoutThreshold: 5,
+  lockoutAccountThreshold: 50,
   lockoutMinutes: 15,
+  auditRetention: 90 * 86_400,
   loginRatePerMinute: 0,
 };
 

@@ -145,14 +145,14 @@ describe('JSON over xWeb', () => {
     expect(valid.body).toEqual({ WebValidateResult: await customerKeyOf(server, CUSTOMER.username) });
   });
 
-  it('answers a wrong password at Authenticate with 401, and a locked integrator with 403', async () => {
+  it('answers a wrong password at Authenticate with 401, and a locked integrator with the same 401', async () => {
     await server.addUser('locky', 'locky-pw', 'integrator');
     const wrong = { body: { Authenticate: { userName: 'locky', password: 'wrong' } } };
     expectError(await call('POST', 'Authenticate', wrong), 401, 'InvalidCredentials', 'Invalid Credentials Supplied');
     for (let i = 1; i < server.config.lockoutThreshold; i++) await call('POST', 'Authenticate', wrong);
     const locked = await call('POST', 'Authenticate', { body: { Authenticate: { userName: 'locky', password: 'locky-pw' } } });
-    expectError(locked, 403, 'LockedCredentials', 'Credentials Locked Out');
-    expectError(await call('GET', `WebValidate?authenticationToken=${NIL_GUID}`, { authorization: basic('locky', 'locky-pw') }), 403, 'LockedCredentials', 'Credentials Locked Out');
+    expectError(locked, 401, 'InvalidCredentials', 'Invalid Credentials Supplied');
+    expectError(await call('GET', `WebValidate?authenticationToken=${NIL_GUID}`, { authorization: basic('locky', 'locky-pw') }), 401, 'InvalidCredentials', 'Invalid Credentials Supplied');
   });
 
   it('answers a wrong customer password at WebLogin with 400 "Unable to login user."', async () => {

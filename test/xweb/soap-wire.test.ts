@@ -170,7 +170,7 @@ describe('xWeb SOAP on the wire', () => {
       expect(at(valid.envelope, 'Body', 'WebValidateResponse', 'WebValidateResult').text).toBe(await customerKeyOf(server, CUSTOMER.username));
     });
 
-    it('answers wrong credentials at Authenticate with InvalidCredentials, and a locked account with LockedCredentials', async () => {
+    it('answers wrong credentials at Authenticate with InvalidCredentials, and a locked account the same', async () => {
       await server.addUser('locky', 'locky-pw', 'integrator');
       const wrong = await postSoap(server, request('Authenticate', { userName: 'locky', password: 'nope' }), 'Authenticate');
       expect(wrong.status).toBe(500);
@@ -179,7 +179,7 @@ describe('xWeb SOAP on the wire', () => {
         await postSoap(server, request('Authenticate', { userName: 'locky', password: 'nope' }), 'Authenticate');
       }
       const locked = await postSoap(server, request('Authenticate', { userName: 'locky', password: 'locky-pw' }), 'Authenticate');
-      expectFault(locked, 'Authenticate', 'LockedCredentials', 'Credentials Locked Out');
+      expectFault(locked, 'Authenticate', 'InvalidCredentials', 'Invalid Credentials Supplied');
       await stillAnswers();
     });
 

@@ -36,7 +36,7 @@ describe('Zato JWT admin services', () => {
     return server.core.accounts.list();
   };
   /** The accounts without what a wrong Basic password rightly changes: the failure count, the lock, updatedAt. */
-  const definitions = async () => (await accountsNow()).map(({ failedLogins: _f, lockedUntil: _l, updatedAt: _u, ...rest }) => rest);
+  const definitions = async () => (await accountsNow()).map(({ failedLogins: _f, failuresSince: _s, lockedUntil: _l, updatedAt: _u, ...rest }) => rest);
 
   it('takes an account through its whole life over JSON', async () => {
     const created = await json('zato.security.jwt.create', { name: 'Sales JWT', username: 'sam', password: 'pw-sam-1', is_active: true, ttl: 600 });
@@ -64,7 +64,9 @@ describe('Zato JWT admin services', () => {
     const deactivated = await json('zato.security.jwt.edit', { id, is_active: false });
     expect(deactivated.body.zato_security_jwt_edit_response).toEqual({ id, name: 'Sales JWT' });
     expect(await canLogIn('sam', 'pw-sam-1')).toBe(false);
-    await expect(server.core.sessions.verify(token)).resolves.toBeDefined();
+    // Deactivating ends every live session of the account, at every door.
+    await expect(server.core.sessions.verify(token)).rejects.toBeInstanceOf(TokenExpired);
+    expect(await server.core.sessions.list({ username: 'sam', alive: true })).toEqual([]);
 
     const edited = await json('zato.security.jwt.edit', { id: String(id), name: 'Support JWT', is_active: 'true', ttl: '60' });
     expect(edited.body.zato_security_jwt_edit_response).toEqual({ id, name: 'Support JWT' });
@@ -111,7 +113,9 @@ describe('Zato JWT admin services', () => {
     const token = await jsonLogIn(server.url, 'sam', 'pw-sam-1');
     expect(await zato.call('zato.security.jwt.edit', { id, is_active: false })).toMatchObject({ item: { id, name: 'Sales JWT' } });
     expect(await canLogIn('sam', 'pw-sam-1')).toBe(false);
-    await expect(server.core.sessions.verify(token)).resolves.toBeDefined();
+    // Deactivating ends every live session of the account, at every door.
+    await expect(server.core.sessions.verify(token)).rejects.toBeInstanceOf(TokenExpired);
+    expect(await server.core.sessions.list({ username: 'sam', alive: true })).toEqual([]);
     await zato.call('zato.security.jwt.edit', { id, name: 'Support JWT', is_active: true, ttl: 60 });
     expect(await accountNamed('sam')).toMatchObject({ name: 'Support JWT', isActive: true, ttl: 60 });
 
@@ -170,10 +174,10 @@ describe('Zato JWT admin services', () => {
       expect(await definitions()).toEqual(before);
     });
 
-    it('locks an admin account after five wrong Basic passwords: 403 "Account locked" even with the right one', async () => {
+    it('locks an admin out from the address of five wrong Basic passwords: the answer of a wrong password even to the right one', async () => {
       for (let i = 0; i < 5; i++) expect((await json('zato.security.jwt.get-list', {}, basic('root', 'wrong'))).status).toBe(401);
       const locked = await json('zato.security.jwt.get-list', {});
-      expect([locked.status, locked.body.zato_env.details]).toEqual([403, 'Account locked']);
+      expect([locked.status, locked.body.zato_env.details]).toEqual([401, 'Invalid username or password']);
       server.clock.advance(15 * 60_000);
       expect((await json('zato.security.jwt.get-list', {})).status).toBe(200);
     });

@@ -53,7 +53,7 @@ describe('Zato log-in and log-out over JSON', () => {
     await expect(server.core.sessions.verify(token)).rejects.toBeInstanceOf(TokenExpired);
   });
 
-  it('answers 401 with a challenge to bad credentials, 403 to a locked account, one message for unknown, wrong and inactive', async () => {
+  it('answers 401 with a challenge and one message to unknown, wrong, inactive and locked', async () => {
     await server.addUser('idle', 'pw-idle', 'user', { isActive: false });
     for (const [username, password] of [['nobody', 'pw'], ['alice', 'wrong'], ['idle', 'pw-idle']] as const) {
       const res = await postJson(server.url, LOG_IN, { username, password });
@@ -63,8 +63,9 @@ describe('Zato log-in and log-out over JSON', () => {
     }
     for (let i = 0; i < 4; i++) await postJson(server.url, LOG_IN, { username: 'alice', password: 'wrong' });
     const locked = await postJson(server.url, LOG_IN, { username: 'alice', password: 'pw-alice' });
-    expect(locked.status).toBe(403);
-    expect(locked.body).toEqual(errorBody('Account locked'));
+    expect(locked.status).toBe(401);
+    expect(locked.headers.get('www-authenticate')).toBe(CHALLENGE);
+    expect(locked.body).toEqual(errorBody('Invalid username or password'));
   });
 
   it('answers OK to the log-out of a dead token and 400 "Invalid token" to one never issued', async () => {

@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../../config';
 import { BadInput, Forbidden, InvalidToken, NotFound, TokenExpired, type Account, type Core, type LiveSession, type RequestContext } from '../../core';
+import { LOCKED_FOR_GOOD } from '../../core/accounts';
+import type { AddressLock } from '../../store/types';
 import { readJsonObject } from '../../http/body';
 import { RequestError } from '../../http/request-errors';
 import {
@@ -85,7 +87,7 @@ function sessionView(session: SessionRow, currentId: string | undefined) {
 }
 
 /** An account as the console shows it: no password hash, and no customer key either (it is xWeb's secret). */
-function accountView(account: Account, now: number) {
+function accountView(account: Account, now: number, addressLocks: readonly AddressLock[] = []) {
   return {
     id: account.id,
     username: account.username,
@@ -99,6 +101,8 @@ function accountView(account: Account, now: number) {
     failedLogins: account.failedLogins,
     lockedUntil: account.lockedUntil,
     locked: account.lockedUntil !== null && account.lockedUntil > now,
+    /** Client addresses locked out of this account by their own failures (the owner may log in elsewhere). */
+    lockedAddresses: addressLocks.map(({ clientIp, lockedUntil }) => ({ clientIp, lockedUntil })),
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };
@@ -271,7 +275,8 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       async run(call) {
         const query = queryText(call.req, 'query');
         const now = core.clock.now();
-        return { body: { now, accounts: (await accounts.list(query)).map((a) => accountView(a, now)) } };
+        const locks = await accounts.addressLocks();
+        return { body: { now, accounts: (await accounts.list(query)).map((a) => accountView(a, now, locks.get(a.id))) } };
       },
     },
     {
@@ -306,10 +311,22 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       async run(call) {
         const id = accountIdOf(call.req);
         if (id === requireOperatorOf(call).live.account.id) throw new Forbidden('You cannot deactivate your own account');
-        const account = await accounts.edit(id, { isActive: false }, call.ctx);
         // An inactive account cannot log in; its open sessions end too, at every door.
-        const ended = await sessions.revokeAllOf(id, 'account deactivated', call.ctx);
+        const { account, ended } = await accounts.setActive(id, false, call.ctx);
         return { body: { account: accountView(account, core.clock.now()), ended: ended.length } };
+      },
+    },
+    {
+      name: 'lock-account',
+      method: 'POST',
+      path: '/accounts/:id/lock',
+      access: 'admin',
+      async run(call) {
+        const id = accountIdOf(call.req);
+        if (id === requireOperatorOf(call).live.account.id) throw new Forbidden('You cannot lock your own account');
+        // Locked until unlocked; its open sessions end, at every door.
+        const ended = await accounts.lock(id, LOCKED_FOR_GOOD, call.ctx);
+        return { body: { account: accountView(await accounts.get(id), core.clock.now()), ended: ended.length } };
       },
     },
     {
@@ -318,7 +335,7 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       path: '/accounts/:id/activate',
       access: 'admin',
       async run(call) {
-        const account = await accounts.edit(accountIdOf(call.req), { isActive: true }, call.ctx);
+        const { account } = await accounts.setActive(accountIdOf(call.req), true, call.ctx);
         return { body: { account: accountView(account, core.clock.now()) } };
       },
     },
@@ -341,6 +358,7 @@ export function consoleOperations(core: Core, config: Config): readonly ConsoleO
       async run(call) {
         const id = accountIdOf(call.req);
         const body = await jsonBody(call, config.jsonLimit);
+        // Every session the account had ends, the admin's own console session included if it is theirs.
         await accounts.setPassword(id, body.password, call.ctx);
         return { body: {} };
       },

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { isCoreError, type AccountLocked, type BadInput, type CoreErrorCode, type StoreUnavailable, type Throttled } from '../../core';
+import { isCoreError, type BadInput, type CoreErrorCode, type StoreUnavailable, type Throttled } from '../../core';
 import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 
 /** Every error body of the console's API. `code` is for the page's script, `error` for the operator. */
@@ -34,7 +34,6 @@ const TABLE: Record<ErrorCode, Row> = {
   // core
   BadInput: { status: 400, extra: (err) => ({ field: (err as BadInput).field }) },
   InvalidCredentials: as(401),
-  AccountLocked: { status: 401, message: () => 'Account locked', extra: (err) => ({ lockedUntil: (err as AccountLocked).lockedUntil }) },
   InvalidToken: as(401, 'Not logged in'),
   TokenExpired: as(401, 'Not logged in'),
   Forbidden: as(403),

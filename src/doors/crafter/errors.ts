@@ -40,7 +40,6 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   // core
   BadInput: (err) => ({ status: 400, body: { message: 'Bad Request', field: (err as BadInput).field } }),
   InvalidCredentials: unauthorized,
-  AccountLocked: reply(401, 'Unauthorized. Account locked'),
   InvalidToken: unauthorized,
   TokenExpired: unauthorized,
   Forbidden: reply(403, 'Forbidden'),

@@ -3,7 +3,7 @@ import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 import type { XwebOperation } from './operations';
 
 /** The `<Kind>ExceptionInfo` of a fault's detail and the JSON `<Kind>Exception`. */
-export type FaultKind = 'InvalidCredentials' | 'LockedCredentials' | 'InvalidToken' | 'System';
+export type FaultKind = 'InvalidCredentials' | 'InvalidToken' | 'System';
 
 /** How one error goes out, at either wire. */
 export interface WireError {
@@ -44,7 +44,6 @@ const ERRORS: Record<ErrorCode, Row> = {
     // A customer's wrong password: the integrator's own authentication is fine, so not a 401.
     at: { WebLogin: { kind: 'System', status: 400, message: 'Unable to login user.' } },
   },
-  AccountLocked: { kind: 'LockedCredentials', status: 403, message: 'Credentials Locked Out' },
   InvalidToken: INVALID_TOKEN,
   TokenExpired: INVALID_TOKEN,
   Forbidden: { kind: 'System', status: 403 },

@@ -37,7 +37,6 @@ const TABLE: Record<ErrorCode, Row> = {
     message: (err) => ((err as BadInput).problem === 'missing' ? `Missing element: ${(err as BadInput).field}` : err.message),
   }),
   InvalidCredentials: client(401, { headers: challenge }),
-  AccountLocked: client(403),
   InvalidToken: client(400),
   TokenExpired: client(400),
   Forbidden: client(403),

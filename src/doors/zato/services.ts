@@ -1,4 +1,4 @@
-import { BadInput, Forbidden, InvalidCredentials, NotFound, type Account, type Core, type RequestContext } from '../../core';
+import { BadInput, Forbidden, InvalidCredentials, InvalidToken, NotFound, TokenExpired, type Account, type Core, type RequestContext } from '../../core';
 import { RequestError } from '../../http/request-errors';
 
 /** A field value on the wire: JSON gives any of these, XML text only. */
@@ -31,7 +31,7 @@ type Values = Record<string, unknown>;
 export interface ZatoService {
   /** The service name: also the SOAP operation, the SOAPAction and the JSON path's last segment. */
   name: string;
-  /** Needs HTTP Basic credentials of an `admin` account. */
+  /** Needs HTTP Basic credentials of an `admin` account, or a live Zato JWT of one as a Bearer token. */
   admin: boolean;
   fields: readonly Field[];
   run(input: Values, core: Core, ctx: RequestContext): Promise<Reply>;
@@ -150,7 +150,7 @@ export interface ServiceCall {
 
 /** One call of a service, whatever the protocol: authenticate the caller, read the fields, run. */
 export async function callService(service: ZatoService, core: Core, call: ServiceCall): Promise<Reply> {
-  const ctx = service.admin ? await asAdmin(core, call.ctx, await callerCredentials(call)) : call.ctx;
+  const ctx = service.admin ? await asAdmin(core, call) : call.ctx;
   return service.run(readFields(service.fields, await call.input()), core, ctx);
 }
 
@@ -186,24 +186,32 @@ function checkType(field: Field, value: unknown): unknown {
   }
 }
 
+const ADMIN_CREDENTIALS_REQUIRED = 'HTTP Basic credentials of an admin account are required';
+
 /**
- * The admin caller's credentials, from its one credential source: a WS-Security UsernameToken (SOAP) or HTTP
- * Basic. Both at once is refused rather than one of them chosen.
+ * The caller must be an active admin account, shown by one credential source: over SOAP a WS-Security
+ * UsernameToken, or the Authorization header: `Bearer <token>`, a live Zato JWT from `log-in` (no bcrypt:
+ * authenticate once, call many times), or HTTP Basic. A UsernameToken and Basic are a log-in (one core call: a
+ * bcrypt, the failure counts). A UsernameToken together with an Authorization header is refused rather than one
+ * of them chosen. Answers the context naming the admin.
  */
-async function callerCredentials(call: ServiceCall): Promise<Credentials> {
+async function asAdmin(core: Core, call: ServiceCall): Promise<RequestContext> {
+  const { ctx, authorization } = call;
   if (call.wsSecurity) {
-    if (call.authorization !== undefined) {
+    if (authorization !== undefined) {
       throw new RequestError('Ambiguous', 'Both an Authorization header and a WS-Security UsernameToken; send one of them');
     }
-    return call.wsSecurity();
+    return asAdminBy(core, ctx, await call.wsSecurity());
   }
-  const credentials = basicCredentials(call.authorization);
-  if (!credentials) throw new RequestError('Unauthenticated', 'HTTP Basic credentials of an admin account are required');
-  return credentials;
+  const bearer = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
+  if (bearer !== undefined) return { ...ctx, actor: (await adminByToken(core, bearer)).username };
+  const credentials = basicCredentials(authorization);
+  if (!credentials) throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+  return asAdminBy(core, ctx, credentials);
 }
 
-/** The caller's credentials must be an active admin account's (one core log-in call); answers the context naming it. */
-async function asAdmin(core: Core, ctx: RequestContext, credentials: Credentials): Promise<RequestContext> {
+/** The credentials must be an active admin account's (the core's log-in check); answers the context naming it. */
+async function asAdminBy(core: Core, ctx: RequestContext, credentials: Credentials): Promise<RequestContext> {
   let account: Account;
   try {
     account = await core.sessions.authenticate(credentials.username, credentials.password, {}, ctx);
@@ -213,6 +221,20 @@ async function asAdmin(core: Core, ctx: RequestContext, credentials: Credentials
   }
   if (account.role !== 'admin') throw new Forbidden('Only an admin account may call this service');
   return { ...ctx, actor: account.username };
+}
+
+/** The account behind a live Zato JWT; a dead, foreign or non-admin token is refused as no credentials at all. */
+async function adminByToken(core: Core, token: string): Promise<Account> {
+  let live;
+  try {
+    live = await core.sessions.verify(token);
+  } catch (err) {
+    if (err instanceof InvalidToken || err instanceof TokenExpired) throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+    throw err;
+  }
+  if (live.token.kind !== 'jwt' || live.session.door !== 'zato') throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+  if (live.account.role !== 'admin' || !live.account.isActive) throw new Forbidden('Only an admin account may call this service');
+  return live.account;
 }
 
 function basicCredentials(header: string | undefined): Credentials | undefined {

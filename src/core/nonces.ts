@@ -8,9 +8,12 @@ import type { Store } from '../store/types';
 export class Nonces {
   constructor(private readonly store: Store) {}
 
-  /** True the first time `nonce` is presented for `username` (until `keepUntil`); false for a replay. */
-  claim(username: string, nonce: Buffer, keepUntil: number, now: number): Promise<boolean> {
-    const hash = createHash('sha256').update(username, 'utf8').update('\0').update(nonce).digest();
+  /**
+   * True the first time `nonce` is presented (until `keepUntil`); false for a replay. Whoever presents it: a
+   * captured message replayed under another spelling of the user name is still a replay.
+   */
+  claim(nonce: Buffer, keepUntil: number, now: number): Promise<boolean> {
+    const hash = createHash('sha256').update(nonce).digest();
     return this.store.claimNonce(hash, keepUntil, now);
   }
 }

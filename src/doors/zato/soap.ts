@@ -65,7 +65,7 @@ export function zatoSoap(config: Config, core: Core, door: string): ReturnType<t
 async function claimed(core: Core, token: UsernameToken, retentionMs: number): Promise<Credentials> {
   if (token.nonce) {
     const now = core.clock.now();
-    if (!(await core.nonces.claim(token.username, token.nonce, nonceKeptUntil(token, now, retentionMs), now))) {
+    if (!(await core.nonces.claim(token.nonce, nonceKeptUntil(token, now, retentionMs), now))) {
       throw new RequestError('SecurityRefused', 'The UsernameToken Nonce has been used before');
     }
   }

@@ -188,6 +188,22 @@ describe('xWeb over SOAP 1.2, on the same endpoint', () => {
     expect(at(upgrade, 'SupportedEnvelope').attrs.qname).toBe('soap:Envelope');
   });
 
+  it('rotates the integrator token in the SOAP 1.2 header under sliding expiration, as over SOAP 1.1', async () => {
+    const sliding = await startXwebServer({ DUALGATE_XWEB_EXPIRATION: 'sliding' });
+    try {
+      const auth = await post12(sliding, as12(request('Authenticate', { userName: INTEGRATOR.username, password: INTEGRATOR.password })), 'Authenticate');
+      const first = at(auth.envelope, 'Header', 'AuthorizationToken', 'Token').text;
+      const validate = await post12(sliding, as12(request('WebValidate', { integratorToken: first, authenticationToken: NIL_GUID })), 'WebValidate');
+      expect(validate.status).toBe(200);
+      const second = at(validate.envelope, 'Header', 'AuthorizationToken', 'Token').text;
+      expect(second).toMatch(UUID_V4);
+      expect(second).not.toBe(first);
+      expect(at(validate.envelope, 'Body', 'WebValidateResponse', 'WebValidateResult').text).toBe(NIL_GUID);
+    } finally {
+      await sliding.stop();
+    }
+  });
+
   it('keeps the Zato door SOAP 1.1 only: a SOAP 1.2 request gets its SOAP 1.1 VersionMismatch fault', async () => {
     const xml =
       `<env:Envelope xmlns:env="${SOAP12_NS}"><env:Body><zato:zato_security_jwt_log_in_request xmlns:zato="https://zato.io/ns/20130518">` +

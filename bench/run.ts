@@ -8,7 +8,9 @@
  * better of each side is kept), BENCH_CONNECTIONS (10), BENCH_POOL (60000) tokens a throughput run may use,
  * BENCH_RATE (250) requests a second and BENCH_P99_SECONDS (8) for the p99 scenarios, BENCH_LOGIN_SECONDS (10),
  * BENCH_LOGIN_CONNECTIONS (16), BENCH_WORKERS ("1,2"), BENCH_SCALE_LARGE (1000000), BENCH_ONLY (some of
- * jsonLogout, soapLogout, xwebValidate, crafterValidate, login, storm, hostileEnvelopes, scale, soapHosting, xmlReader), BENCH_PROFILE (a
+ * jsonLogout, soapLogout, xwebValidate, crafterValidate, login, storm, hostileEnvelopes, scale, soapHosting, xmlReader,
+ * postgres), BENCH_PG_POOL (30000) tokens per PostgreSQL comparison run, BENCH_POSTGRES_URL (an empty database for
+ * it; else a throwaway cluster), BENCH_PROFILE (a
  * directory: the servers run with --cpu-prof and write their profiles there), BENCH_RESULTS (where to write
  * the table; "-" for nowhere), BENCH_KEEP (keep the temporary directory: databases, logs, token pools).
  * DUALGATE_BCRYPT_COST and the other DUALGATE_* settings pass through to the server.
@@ -42,6 +44,7 @@ import {
 } from './harness';
 import { load, type LoadJob, type LoadResult } from './load';
 import { openSeeder, type Seeder } from './seed';
+import { comparePostgres, comparisonTable } from './postgres';
 import { measureSoapHosting, soapHostingTable } from './soap-hosting';
 import { hostileEnvelope, measureXmlReader } from './xml-reader';
 
@@ -425,7 +428,29 @@ async function main(): Promise<void> {
       users: await seeder.accounts('user', ACCOUNTS, 'user', passwordHash),
       integrators: await seeder.accounts('integrator', 10, 'integrator', passwordHash),
     };
-    for (const workers of WORKERS) await runWorkers(workers, dir, dbPath, seeder, owners);
+    const mainScenarios = ['jsonLogout', 'soapLogout', 'xwebValidate', 'crafterValidate', 'login', 'storm', 'hostileEnvelopes'];
+    if (mainScenarios.some(wanted)) for (const workers of WORKERS) await runWorkers(workers, dir, dbPath, seeder, owners);
+    let postgres = '';
+    if (wanted('postgres')) {
+      log('PostgreSQL beside SQLite, one node each');
+      postgres = comparisonTable(
+        await comparePostgres({
+          dir,
+          dbPath,
+          seeder,
+          owners,
+          jwtSecret: JWT_SECRET,
+          bcryptCost: BCRYPT_COST,
+          seconds: SECONDS,
+          connections: CONNECTIONS,
+          poolSize: Number(env.BENCH_PG_POOL ?? 30_000),
+          loginSeconds: LOGIN_SECONDS,
+          loginConnections: LOGIN_CONNECTIONS,
+          log,
+          profileDir: PROFILE_DIR,
+        }),
+      );
+    }
     seeder.close();
     if (wanted('scale')) await runScale(WORKERS, dir, passwordHash);
     let reader = '';
@@ -450,6 +475,7 @@ async function main(): Promise<void> {
       '',
       table(),
       ...(notes.length ? ['', ...notes] : []),
+      ...(postgres ? ['', 'PostgreSQL beside SQLite (one node each, the same seeded data, PostgreSQL on the same machine):', '', postgres] : []),
       ...(hosting ? ['', 'SOAP hosting (xWeb WebValidate, fixed answer, no core call):', '', hosting] : []),
       ...(reader ? ['', 'The SOAP reader alone, per envelope (best of 7 rounds, in the bench process):', '', reader] : []),
     ].join('\n');

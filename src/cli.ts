@@ -53,7 +53,7 @@ async function serve(options: { port?: string; host?: string; workers: string })
     await admin.withCore(settings, async (core) => {
       const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
       if (password !== undefined) {
-        const file = initialPasswordPath(settings.dbPath);
+        const file = initialPasswordPath(settings.dbPath, settings.initialPasswordFile);
         createLogger(settings.logLevel).info({ file }, `created the account "admin"; its password is in ${file}`);
         announceAdmin(password, file);
       }
@@ -188,8 +188,20 @@ function program(): Command {
 
   root
     .command('backup <path>')
-    .description('write an online, consistent copy of the database to <path> (safe while serving)')
-    .action(async (path: string) => print(await admin.withCore(config(), (core) => admin.backup(core, path))));
+    .description('write an online, consistent copy of the database to <path> (safe while serving; SQLite)')
+    .action(async (path: string) => {
+      const settings = config();
+      if (settings.store.kind === 'postgres') throw new CliError(admin.postgresBackupAdvice(settings.store.where));
+      print(await admin.withCore(settings, (core) => admin.backup(core, path)));
+    });
+
+  root
+    .command('store')
+    .description('move the store')
+    .command('copy')
+    .description('copy the configured SQLite store into an empty PostgreSQL database, in one transaction')
+    .requiredOption('--to <url>', 'the PostgreSQL database (postgres://user:password@host:port/database)')
+    .action(async (o: { to: string }) => print(await admin.copyStore(config(), o.to)));
 
   return root;
 }

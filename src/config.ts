@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { addressList } from './core/throttle';
+import { parseStoreLocation, redactStoreLocation, type StoreLocation } from './store/location';
 
 /**
  * Every setting, read once at start from the environment and, under it, the JSON file named by
@@ -9,7 +10,14 @@ import { addressList } from './core/throttle';
 export interface Config {
   host: string;
   port: number;
+  /** DUALGATE_DB as given: a file path, or a PostgreSQL URL (which may hold a password: never log it). */
   dbPath: string;
+  /** Which store DUALGATE_DB names, and where. */
+  store: StoreLocation;
+  /** Connections in the PostgreSQL pool (DUALGATE_DB_POOL). */
+  dbPool: number;
+  /** Where the first admin's password is written (DUALGATE_INITIAL_PASSWORD_FILE; unset: src/initial-password-file.ts). */
+  initialPasswordFile?: string;
   jwtSecret?: string;
   bcryptCost: number;
   sessionTtl: number;
@@ -83,7 +91,17 @@ const DAY = 86_400;
 const settings = z.object({
   HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
   PORT: whole(0, 65535).default(8080),
-  DUALGATE_DB: z.string().trim().min(1, 'expected a file path').default('./var/dualgate.db'),
+  DUALGATE_DB: z
+    .string()
+    .trim()
+    .min(1, 'expected a file path or a postgres:// URL')
+    .superRefine((v, ctx) => {
+      const refusal = parseStoreLocation(v, 1).refusal;
+      if (refusal) ctx.addIssue({ code: 'custom', message: refusal });
+    })
+    .default('./var/dualgate.db'),
+  DUALGATE_DB_POOL: whole(1, 1000).default(10),
+  DUALGATE_INITIAL_PASSWORD_FILE: z.string().trim().min(1, 'expected a file path').optional(),
   DUALGATE_JWT_SECRET: z
     .string()
     .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'expected at least 32 bytes')
@@ -192,7 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0]);
-    const shown = SECRET_KEYS.has(key) || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
+    // A database URL is shown with its password masked.
+    const value = key === 'DUALGATE_DB' && raw[key] !== undefined ? redactStoreLocation(raw[key]) : raw[key];
+    const shown = SECRET_KEYS.has(key) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
     throw new ConfigError(`invalid setting ${key}: ${issue.message}${shown}`);
   }
   const s = result.data;
@@ -205,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: s.HOST,
     port: s.PORT,
     dbPath: s.DUALGATE_DB,
+    store: parseStoreLocation(s.DUALGATE_DB, s.DUALGATE_DB_POOL).location!,
+    dbPool: s.DUALGATE_DB_POOL,
+    initialPasswordFile: s.DUALGATE_INITIAL_PASSWORD_FILE,
     jwtSecret: s.DUALGATE_JWT_SECRET,
     bcryptCost: s.DUALGATE_BCRYPT_COST,
     sessionTtl: s.DUALGATE_SESSION_TTL,

@@ -1,11 +1,18 @@
 import { readFile, rm, writeFile, chmod } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { InitialPassword } from './core/initial-password';
+import { parseStoreLocation } from './store/location';
 
 export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
-/** The file `initial-admin-password` beside the database file. */
-export function initialPasswordPath(dbPath: string): string {
+/**
+ * Where the first admin's password goes: DUALGATE_INITIAL_PASSWORD_FILE when set, else `initial-admin-password`
+ * beside the database file, or, with PostgreSQL (DUALGATE_DB a URL, no place for a file), in the working
+ * directory of the node that created the account.
+ */
+export function initialPasswordPath(dbPath: string, configured?: string): string {
+  if (configured !== undefined) return resolve(configured);
+  if (parseStoreLocation(dbPath, 1).location?.kind === 'postgres') return resolve(INITIAL_PASSWORD_FILE);
   return join(dirname(dbPath), INITIAL_PASSWORD_FILE);
 }
 

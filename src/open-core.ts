@@ -2,7 +2,7 @@ import type { Config } from './config';
 import { createCore, type Core } from './core';
 import { systemClock, type Clock } from './core/clock';
 import { initialPasswordFile, initialPasswordPath } from './initial-password-file';
-import { openSqliteStore } from './store/sqlite';
+import { openStore } from './store/open';
 
 /** How often a server checkpoints the write-ahead log, off the event loop (src/store/checkpointer.ts). */
 const SERVER_CHECKPOINT_MS = 100;
@@ -11,9 +11,8 @@ const SERVER_CHECKPOINT_MS = 100;
  * The configured store and the core over it: what `serve` and every CLI command start from. A server
  * (`serving`) checkpoints from a thread of its own; a CLI command leaves it to SQLite.
  */
-export function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
-  const store = openSqliteStore({
-    path: config.dbPath,
+export async function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
+  const store = await openStore(config.store, {
     synchronous: config.synchronous,
     busyTimeoutMs: config.busyTimeoutMs,
     checkpointEveryMs: serving ? SERVER_CHECKPOINT_MS : undefined,
@@ -34,6 +33,9 @@ export function openCore(config: Config, clock: Clock = systemClock, serving = f
       auditRetention: config.auditRetention,
     },
     clock,
-    initialPasswordFile(initialPasswordPath(config.dbPath)),
-  );
+    initialPasswordFile(initialPasswordPath(config.dbPath, config.initialPasswordFile)),
+  ).catch(async (err: unknown) => {
+    await store.close().catch(() => undefined);
+    throw err;
+  });
 }

@@ -60,7 +60,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const core = await openCore(config, options.clock ?? systemClock, true);
   const adminPassword = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
   if (adminPassword !== undefined) {
-    const file = initialPasswordPath(config.dbPath);
+    const file = initialPasswordPath(config.dbPath, config.initialPasswordFile);
     log.info({ file }, `created the account "admin"; its password is in ${file}`);
     options.onAdminCreated?.(adminPassword, file);
   }

@@ -3,6 +3,8 @@ import { NotFound, type Core } from '../core';
 import { LOCKED_FOR_GOOD } from '../core/accounts';
 import { cliContext } from '../core/context';
 import { openCore } from '../open-core';
+import { copySqliteToPostgres } from '../store/copy';
+import { parseStoreLocation } from '../store/location';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
 
@@ -141,4 +143,21 @@ function table(head: string[], rows: string[][]): string {
 export async function backup(core: Core, path: string): Promise<string> {
   await core.backup(path);
   return `backed up to ${path}`;
+}
+
+/** `backup` on a PostgreSQL store: there, PostgreSQL's own tools are the way (docs/operations.md). */
+export function postgresBackupAdvice(where: string): string {
+  return `backup copies a SQLite file; this store is PostgreSQL (${where}): back it up with pg_dump (e.g. pg_dump --format=custom --file=<path> <database>) or a base backup, see docs/operations.md`;
+}
+
+/** `store copy --to <url>`: the configured SQLite store into an empty PostgreSQL database. */
+export async function copyStore(config: Config, to: string): Promise<string> {
+  const target = parseStoreLocation(to, 1);
+  if (target.location?.kind !== 'postgres') throw new CliError('store copy --to: expected a postgres:// or postgresql:// URL');
+  if (config.store.kind !== 'sqlite') {
+    throw new CliError(`store copy reads a SQLite store; this one is PostgreSQL already (${config.store.where}): use pg_dump and pg_restore`);
+  }
+  const copied = await copySqliteToPostgres(config.store.path, { url: to, where: target.location.where, timeoutMs: config.busyTimeoutMs });
+  const counts = Object.entries(copied).map(([table, n]) => `${n} ${table}`).join(', ');
+  return `copied ${config.store.path} to ${target.location.where}: ${counts}`;
 }

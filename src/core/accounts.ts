@@ -196,8 +196,11 @@ export class Accounts {
   async remove(id: number, ctx: RequestContext): Promise<void> {
     const account = await this.require(id);
     await endSessionsOf(this.store, this.audit, account, 'account deleted', this.clock.now(), ctx);
-    await this.store.deleteAccount(id);
-    await this.audit.record(ctx, { event: 'account-delete', outcome: 'ok', username: account.username });
+    // The deletion and its audit row: one unit of work, neither without the other.
+    await this.store.atomically([
+      { write: 'deleteAccount', id },
+      { write: 'appendAudit', row: this.audit.rowFor(ctx, { event: 'account-delete', outcome: 'ok', username: account.username }) },
+    ]);
     await this.initialPassword?.forget(account.id);
   }
 

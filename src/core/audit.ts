@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { RequestContext } from './context';
-import type { AuditCount, Store, StoredAuditRow } from '../store/types';
+import type { AuditCount, AuditRow, Store, StoredAuditRow } from '../store/types';
 
 export type AuditEvent =
   | 'login'
@@ -45,8 +45,13 @@ export class AuditLog {
   }
 
   record(ctx: RequestContext, entry: AuditEntry): Promise<void> {
+    return this.store.appendAudit(this.rowFor(ctx, entry));
+  }
+
+  /** The row `record` would append, for a unit of work that writes it with other changes (listeners told now). */
+  rowFor(ctx: RequestContext, entry: AuditEntry): AuditRow {
     for (const listener of this.listeners) listener(entry);
-    return this.store.appendAudit(this.row(ctx, entry));
+    return this.row(ctx, entry);
   }
 
   /**
@@ -70,7 +75,7 @@ export class AuditLog {
     }
   }
 
-  private row(ctx: RequestContext, entry: AuditEntry) {
+  private row(ctx: RequestContext, entry: AuditEntry): AuditRow {
     const detail = ctx.actor ? [entry.detail, `by ${ctx.actor}`].filter(Boolean).join(' ') : entry.detail;
     return {
       at: this.clock.now(),

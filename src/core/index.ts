@@ -9,6 +9,7 @@ import { Sessions, type SessionSettings } from './sessions';
 import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
 import { guardStore } from './guarded-store';
+import { StoreUnavailable } from './errors';
 import type { InitialPassword } from './initial-password';
 
 export interface CoreSettings extends SessionSettings {
@@ -55,7 +56,7 @@ export async function createCore(
     nonces: new Nonces(store),
     clock,
     ping: () => store.ping(),
-    backup: (path) => store.backup(path),
+    backup: (path) => (rawStore.backup ? store.backup!(path) : Promise.reject(new StoreUnavailable('this store has no backup of its own: use its own tools'))),
     close: async () => {
       await sessions.settle();
       await store.close();

@@ -124,8 +124,11 @@ export class Sessions {
       issuedAt: now,
       expiresAt: session.absoluteExpiresAt,
     });
-    await this.store.createSession(session, { hash: hashToken(token), kind: options.kind, createdAt: now });
-    await this.audit.record(ctx, { event: 'login', outcome: 'ok', username: name, sessionId: session.id });
+    // One unit of work: a session is never open without its audit row, nor the other way round.
+    await this.store.atomically([
+      { write: 'createSession', session, token: { hash: hashToken(token), kind: options.kind, createdAt: now } },
+      { write: 'appendAudit', row: this.audit.rowFor(ctx, { event: 'login', outcome: 'ok', username: name, sessionId: session.id }) },
+    ]);
     return { token, session, account: publicAccount(account) };
   }
 

@@ -23,6 +23,7 @@ import type {
   SessionRow,
   Store,
   StoredAuditRow,
+  StoreWrite,
   TokenKind,
   TokenRow,
 } from './types';
@@ -134,7 +135,7 @@ const FAULT_REASONS: Record<string, string> = {
 function translate(err: unknown, context?: string): Error {
   if (err instanceof StoreFault || err instanceof UniqueViolation) return err;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
+  if (typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
     const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec((err as Error).message)?.[1] ?? 'value';
     return new UniqueViolation(column);
   }
@@ -455,6 +456,14 @@ export class SqliteStore implements Store {
           return true;
         },
       ),
+      unitOfWork: db.transaction((writes: readonly StoreWrite[]) => {
+        for (const w of writes) {
+          if (w.write === 'createSession') this.atomic.createSession(w.session, w.token);
+          else if (w.write === 'revokeAccountSessions') sql.revokeAccountSessions.all({ at: w.at, reason: w.reason, accountId: w.accountId, aliveAt: w.aliveAt ?? null });
+          else if (w.write === 'deleteAccount') sql.deleteAccount.run(w.id);
+          else sql.insertAudit.run(w.row);
+        }
+      }),
       reserveLoginAttempt: db.transaction((attempt: LoginAttempt, now: number, limits: LockoutLimits): Reservation => {
         const lockUntil = now + limits.windowMs;
         const key = { usernameKey: attempt.usernameKey, clientIp: attempt.clientIp, now, addressThreshold: limits.addressThreshold };
@@ -498,6 +507,10 @@ export class SqliteStore implements Store {
         return deleted;
       }),
     };
+  }
+
+  atomically(writes: readonly StoreWrite[]): Promise<void> {
+    return this.commits.write(() => this.atomic.unitOfWork(writes));
   }
 
   createAccount(account: NewAccount, now: number): Promise<AccountRow> {

@@ -1,6 +1,8 @@
 /**
- * The store interface the core talks to. It is asynchronous although SQLite answers synchronously, so a
- * networked store can implement it later without touching the core. Times are epoch milliseconds.
+ * The store interface the core talks to, the same for SQLite (src/store/sqlite.ts) and PostgreSQL
+ * (src/store/postgres.ts); `openStore` (src/store/open.ts) opens the configured one. It is asynchronous
+ * although SQLite answers synchronously. What only one backend has (SQLite's backup API, checkpoints, file
+ * identity, `synchronous`, the busy timeout) stays behind its adapter. Times are epoch milliseconds.
  */
 export type Role = 'user' | 'integrator' | 'admin';
 export type TokenKind = 'jwt' | 'guid' | 'cookie';
@@ -153,7 +155,20 @@ export interface AddressLock {
   lockedUntil: number;
 }
 
+/**
+ * One write of a unit of work (`Store.atomically`): the store call of the same name and its arguments.
+ * Only writes whose results the caller does not need can be part of one.
+ */
+export type StoreWrite =
+  | { write: 'createSession'; session: SessionRow; token: Omit<TokenRow, 'sessionId' | 'retiredAt'> }
+  | { write: 'revokeAccountSessions'; accountId: number; at: number; reason: string; aliveAt?: number }
+  | { write: 'deleteAccount'; id: number }
+  | { write: 'appendAudit'; row: AuditRow };
+
 export interface Store {
+  /** A unit of work: these writes, in this order, in one transaction; all of them are committed or none. */
+  atomically(writes: readonly StoreWrite[]): Promise<void>;
+
   createAccount(account: NewAccount, now: number): Promise<AccountRow>;
   findAccountById(id: number): Promise<AccountRow | undefined>;
   /** By the username as RFC 8265 compares it (`usernameKey`). */
@@ -255,7 +270,10 @@ export interface Store {
   secret(name: string, value: string): Promise<string>;
 
   ping(): Promise<void>;
-  /** An online, consistent copy of the database at `path` (SQLite's backup API). */
-  backup(path: string): Promise<void>;
+  /**
+   * An online, consistent copy of the database at `path` (SQLite's backup API). Absent for PostgreSQL, whose
+   * own tools (pg_dump, base backups) do this.
+   */
+  backup?(path: string): Promise<void>;
   close(): Promise<void>;
 }

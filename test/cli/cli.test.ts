@@ -1,13 +1,18 @@
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { runCli } from '../support/process';
 import { tempDir } from '../support/server';
+import { itOnSqlite, TEST_STORE, testDatabase, type TestDatabase } from '../support/store';
 
-describe('the dualgate command', () => {
+// Every command on the project's store: a SQLite file, or a PostgreSQL database (jest.config.js).
+describe(`the dualgate command (${TEST_STORE})`, () => {
   let db: string;
-  beforeEach(() => {
-    db = join(tempDir(), 'cli.db');
+  let database: TestDatabase;
+  beforeEach(async () => {
+    database = await testDatabase({ name: 'cli.db' });
+    db = database.db;
   });
+  afterEach(() => database.remove());
   const run = (args: string[], stdin?: string, settings: Record<string, string> = {}) =>
     runCli(args, { DUALGATE_DB: db, ...settings }, stdin);
 
@@ -81,7 +86,7 @@ describe('the dualgate command', () => {
     );
   });
 
-  it('stops with one line when the database directory cannot be created', async () => {
+  itOnSqlite('stops with one line when the database directory cannot be created', async () => {
     const blocker = join(tempDir(), 'a-file');
     writeFileSync(blocker, '');
     const result = await runCli(['user', 'list'], { DUALGATE_DB: join(blocker, 'sub', 'x.db') });
@@ -92,7 +97,7 @@ describe('the dualgate command', () => {
 });
 
 describe('dualgate backup', () => {
-  it('writes a consistent copy that opens as a dualgate database with the same accounts', async () => {
+  itOnSqlite('writes a consistent copy that opens as a dualgate database with the same accounts', async () => {
     const dir = tempDir();
     const db = join(dir, 'live.db');
     const copy = join(dir, 'copy.db');
@@ -103,5 +108,25 @@ describe('dualgate backup', () => {
     const bad = await runCli(['backup', join(dir, 'no', 'such', 'dir', 'x.db')], { DUALGATE_DB: db });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^dualgate: Store unavailable: backup to .* failed: Cannot save backup because the directory does not exist\n$/);
+  });
+});
+
+describe('dualgate backup on PostgreSQL', () => {
+  const itOnPostgres = TEST_STORE === 'postgres' ? it : it.skip;
+  itOnPostgres("says in one line that PostgreSQL's own tools do it, and writes nothing", async () => {
+    const database = await testDatabase();
+    try {
+      const where = /^postgres:\/\/[^@]*@([^/]+)\/(\w+)$/.exec(database.db)!;
+      const copy = join(tempDir(), 'copy.db');
+      const result = await runCli(['backup', copy], { DUALGATE_DB: database.db });
+      expect(result).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `dualgate: backup copies a SQLite file; this store is PostgreSQL (${where[1]}/${where[2]}): back it up with pg_dump (e.g. pg_dump --format=custom --file=<path> <database>) or a base backup, see docs/operations.md\n`,
+      });
+      expect(existsSync(copy)).toBe(false);
+    } finally {
+      await database.remove();
+    }
   });
 });

@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3';
 import { startTestServer, type TestServer } from '../support/server';
+import { holdWriteLock } from '../support/store';
 import { addAlice, expectAnswer, setCookie, StudioBrowser, studioForEachTest } from './studio-browser';
 
 const EXPIRED = ['JSESSIONID=; Max-Age=0; Path=/studio; HttpOnly; SameSite=Lax', 'XSRF-TOKEN=; Max-Age=0; Path=/studio'];
@@ -44,32 +44,17 @@ describe('Crafter Studio door: logout.json', () => {
   });
 });
 
-/** A second connection that holds SQLite's write lock on the server's own database file until released. */
-function holdWriteLock(dbPath: string): { release(): void } {
-  const db = new Database(dbPath);
-  db.exec('BEGIN EXCLUSIVE');
-  let held = true;
-  return {
-    release() {
-      if (!held) return;
-      held = false;
-      db.exec('COMMIT');
-      db.close();
-    },
-  };
-}
-
 describe('Crafter Studio door: when the database cannot be written', () => {
   let server: TestServer;
   let browser: StudioBrowser;
-  let lock: { release(): void } | undefined;
+  let lock: { release(): Promise<void> } | undefined;
   beforeEach(async () => {
     server = await startTestServer({ DUALGATE_BUSY_TIMEOUT_MS: '50' });
     await addAlice(server);
     browser = new StudioBrowser(server.url);
   });
   afterEach(async () => {
-    lock?.release();
+    await lock?.release();
     lock = undefined;
     await server.stop();
   });
@@ -78,12 +63,12 @@ describe('Crafter Studio door: when the database cannot be written', () => {
     await browser.login();
     const token = (await browser.cookie('JSESSIONID'))!;
 
-    lock = holdWriteLock(server.dbPath);
+    lock = await holdWriteLock(server.dbPath);
     const failed = await browser.logout();
     expectAnswer(failed, 500, 'store-locked');
     expect(failed.setCookies).toEqual([]);
     expect(await browser.cookie('JSESSIONID')).toBe(token);
-    lock.release();
+    await lock.release();
 
     expectAnswer(await browser.validate(), 200, 'session-active');
     expectAnswer(await browser.logout(), 200, 'logout-ok');
@@ -93,11 +78,11 @@ describe('Crafter Studio door: when the database cannot be written', () => {
 
   it('answers a login it could not record with 500 and opens no session, then logs in once the store is back', async () => {
     await browser.ensureXsrf();
-    lock = holdWriteLock(server.dbPath);
+    lock = await holdWriteLock(server.dbPath);
     const failed = await browser.login();
     expectAnswer(failed, 500, 'store-locked');
     expect(setCookie(failed, 'JSESSIONID')).toBeUndefined();
-    lock.release();
+    await lock.release();
 
     expect(await server.core.sessions.list({ alive: true })).toHaveLength(0);
     expectAnswer(await browser.login(), 200, 'login-ok');
@@ -107,9 +92,9 @@ describe('Crafter Studio door: when the database cannot be written', () => {
   it('answers validate-session with 500, not "inactive", when it cannot move the idle expiry', async () => {
     await browser.login();
     server.clock.advance(2000);
-    lock = holdWriteLock(server.dbPath);
+    lock = await holdWriteLock(server.dbPath);
     expectAnswer(await browser.validate(), 500, 'store-locked');
-    lock.release();
+    await lock.release();
     expectAnswer(await browser.validate(), 200, 'session-active');
   });
 });

@@ -7,11 +7,13 @@ import { cliContext } from '../../src/core/context';
 import { createLogger, type Logger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import type { Role } from '../../src/store/types';
+import { testDatabase } from './store';
 
 export interface TestServer extends RunningServer {
   config: Config;
   clock: ManualClock;
   dir: string;
+  /** DUALGATE_DB: the SQLite file, or the PostgreSQL database's URL. */
   dbPath: string;
   /** Creates an account through the core, as the CLI would. */
   addUser(username: string, password: string, role?: Role, extra?: Record<string, unknown>): Promise<void>;
@@ -35,7 +37,9 @@ export async function startTestServer(
   options: { dir?: string; clock?: ManualClock; /** Instead of the silent default, e.g. one writing to a stream the test reads. */ log?: Logger } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? tempDir();
-  const dbPath = join(dir, 'dualgate.db');
+  // The project's store: a file in `dir`, or a PostgreSQL database of its own (test/support/store.ts).
+  const database = await testDatabase({ dir });
+  const dbPath = database.db;
   const config = loadConfig(
     {},
     {
@@ -47,11 +51,16 @@ export async function startTestServer(
       DUALGATE_PURGE_INTERVAL: '0',
       // Suites log in far more than 20 times a minute from 127.0.0.1; the throttle has its own tests.
       DUALGATE_LOGIN_RATE: '0',
+      // Beside a SQLite file it lands in `dir` anyway; on PostgreSQL it would land in the working directory.
+      DUALGATE_INITIAL_PASSWORD_FILE: join(dir, 'initial-admin-password'),
       ...settings,
     },
   );
   const clock = options.clock ?? new ManualClock(Date.now());
-  const running = await startServer(config, { clock, log: options.log ?? createLogger('silent') });
+  const running = await startServer(config, { clock, log: options.log ?? createLogger('silent') }).catch(async (err: unknown) => {
+    await database.remove();
+    throw err;
+  });
   return {
     ...running,
     config,
@@ -63,6 +72,7 @@ export async function startTestServer(
     },
     async stop() {
       await running.close(1000);
+      await database.remove();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { holdWriteLock } from '../support/store';
 import { BadInput, InvalidCredentials, StoreUnavailable, Throttled } from '../../src/core';
 import { describeError } from '../../src/doors/xweb/errors';
 import { findOperation } from '../../src/doors/xweb/operations';
@@ -62,8 +62,7 @@ describe('xWeb when the database cannot answer', () => {
 
   it('answers a Server fault and a JSON 503 while another process holds the write lock, and recovers after', async () => {
     const integratorToken = await authenticate(server);
-    const other = new Database(server.dbPath);
-    other.exec('BEGIN EXCLUSIVE');
+    const other = await holdWriteLock(server.dbPath);
     try {
       const soap = await postSoap(
         server,
@@ -80,8 +79,7 @@ describe('xWeb when the database cannot answer', () => {
       expect(json.status).toBe(503);
       expect(await json.json()).toEqual({ Message: 'The service is temporarily unavailable', ExceptionType: 'SystemException' });
     } finally {
-      other.exec('ROLLBACK');
-      other.close();
+      await other.release();
     }
     const again = await postSoap(
       server,

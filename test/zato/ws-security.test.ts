@@ -63,7 +63,7 @@ describe('WS-Security UsernameToken on the Zato admin services', () => {
     try {
       await expectReplayRefused(other.url);
     } finally {
-      await other.close(1000);
+      await other.stop();
     }
     // A fresh nonce is fine.
     expect((await zato.call(GET_LIST, {})).item_list).toBeDefined();

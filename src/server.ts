@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './core/clock';
 import { buildDoors } from './doors';
 import { createApp } from './http/app';
 import { createFront } from './http/front';
+import { answerClientError } from './http/linger';
 import { createMetrics, listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 import { initialPasswordPath } from './initial-password-file';
@@ -91,6 +92,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = config.requestTimeoutMs;
   http.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // 408 and 431 closed in stages, so that a client still writing reads them.
+  http.on('clientError', answerClientError);
   // While stopping, every answer is the last on its connection and a connection is closed once idle, so a
   // client's keep-alive connection does not hold the stop up.
   let stopping = false;

@@ -68,6 +68,8 @@ export function createFront({ app, routes, log, metrics, publicUrl }: FrontOptio
     const viaProxy = trust(req.socket.remoteAddress ?? '', 0);
     const exchange: Exchange = { cid: newCid(), clientIp: proxyAddr(req, trust) ?? null, protocol: protocolOf(req, viaProxy), viaProxy, publicUrl };
     (res as ServerResponse & { locals: Exchange }).locals = exchange;
+    // As Express does: the body reader finds the answer through it (`closeInStages`).
+    (req as IncomingMessage & { res?: ServerResponse }).res = res;
     res.setHeader('X-Zato-CID', exchange.cid);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const url = req.url ?? '/';

@@ -2,6 +2,8 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const XML_TYPE = 'text/xml; charset=utf-8';
+/** SOAP 1.2's media type (RFC 3902). */
+export const SOAP12_TYPE = 'application/soap+xml; charset=utf-8';
 
 export function setHeaders(res: ServerResponse, headers: OutgoingHttpHeaders): void {
   for (const name of Object.keys(headers)) {

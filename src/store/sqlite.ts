@@ -432,6 +432,13 @@ export class SqliteStore implements Store {
         'UPDATE login_attempts SET attempts = attempts - 1 WHERE client_ip = ? AND window_start = ? AND attempts > 0',
       ),
       forgetAttempts: db.prepare('DELETE FROM login_attempts WHERE window_start < ?'),
+      // A row only when the nonce is new, or its record had run out (not purged yet).
+      claimNonce: db.prepare(
+        `INSERT INTO nonces (hash, expires_at) VALUES (@hash, @expiresAt)
+         ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= @now
+         RETURNING 1`,
+      ),
+      forgetNonces: db.prepare('DELETE FROM nonces WHERE expires_at < ?'),
       insertAudit: db.prepare(
         `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
          VALUES (@at, @cid, @event, @username, @sessionId, @door, @clientIp, @outcome, @detail)`,
@@ -728,6 +735,16 @@ export class SqliteStore implements Store {
   forgetLoginAttempts(before: number): Promise<void> {
     return this.commits.write(() => {
       this.sql.forgetAttempts.run(before);
+    });
+  }
+
+  claimNonce(hash: Buffer, expiresAt: number, now: number): Promise<boolean> {
+    return this.commits.write(() => this.sql.claimNonce.get({ hash, expiresAt, now }) !== undefined);
+  }
+
+  forgetNonces(before: number): Promise<void> {
+    return this.commits.write(() => {
+      this.sql.forgetNonces.run(before);
     });
   }
 

@@ -8,9 +8,9 @@
  * better of each side is kept), BENCH_CONNECTIONS (10), BENCH_POOL (60000) tokens a throughput run may use,
  * BENCH_RATE (250) requests a second and BENCH_P99_SECONDS (8) for the p99 scenarios, BENCH_LOGIN_SECONDS (10),
  * BENCH_LOGIN_CONNECTIONS (16), BENCH_WORKERS ("1,2"), BENCH_SCALE_LARGE (1000000), BENCH_ONLY (some of
- * jsonLogout, jsonSeedLogout, soapLogout, xwebValidate, crafterValidate, login, storm, scale, soapHosting, postgres), BENCH_PG_POOL
- * (30000) tokens per PostgreSQL comparison run, BENCH_POSTGRES_URL (an empty database for it; else a throwaway
- * cluster), BENCH_PROFILE (a
+ * jsonLogout, jsonSeedLogout, soapLogout, xwebValidate, crafterValidate, login, storm, hostileEnvelopes, scale, soapHosting, xmlReader,
+ * postgres), BENCH_PG_POOL (30000) tokens per PostgreSQL comparison run, BENCH_POSTGRES_URL (an empty database for
+ * it; else a throwaway cluster), BENCH_PROFILE (a
  * directory: the servers run with --cpu-prof and write their profiles there), BENCH_RESULTS (where to write
  * the table; "-" for nowhere), BENCH_KEEP (keep the temporary directory: databases, logs, token pools).
  * DUALGATE_BCRYPT_COST and the other DUALGATE_* settings pass through to the server.
@@ -46,6 +46,7 @@ import { load, type LoadJob, type LoadResult } from './load';
 import { openSeeder, type Seeder } from './seed';
 import { comparePostgres, comparisonTable } from './postgres';
 import { measureSoapHosting, soapHostingTable } from './soap-hosting';
+import { hostileEnvelope, measureXmlReader } from './xml-reader';
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 5);
@@ -298,10 +299,64 @@ async function runWorkers(workers: number, dir: string, dbPath: string, seeder: 
       });
       log(`storm, ${workers} worker(s): p99 ${quiet.p99.toFixed(2)} → ${loud.p99.toFixed(2)} ms (${ratio.toFixed(2)})`);
     }
+
+    if (wanted('hostileEnvelopes')) await runHostileEnvelopes(server.url, workers);
   } finally {
     const code = await server.stop();
     if (code !== 0) notes.push(`The ${workers}-worker server exited ${code} on SIGTERM (expected 0).`);
   }
+}
+
+/** Clients sending hostile envelopes, and how long they last; `/healthz` is probed this often meanwhile. */
+const HOSTILE_CLIENTS = 12;
+const HOSTILE_SECONDS = 8;
+const HOSTILE_ELEMENTS = 15_000;
+const HEALTH_RATE = 50;
+
+/**
+ * Issue 21's target: while 12 clients send 64 KiB envelopes of 15,000 elements for 8 s, `/healthz` from
+ * another client keeps a median under 50 ms. `/healthz` is measured alone first, then under the envelopes.
+ */
+async function runHostileEnvelopes(url: string, workers: number): Promise<void> {
+  const envelope = hostileEnvelope(HOSTILE_ELEMENTS);
+  const health = { url: `${url}/healthz`, method: 'GET' as const, headers: {}, connections: 1, seconds: HOSTILE_SECONDS, rate: HEALTH_RATE };
+  const calm = await load(health);
+  rows.push({ scenario: `/healthz at ${HEALTH_RATE} req/s, alone`, workers, rps: calm.rps, p50: calm.p50, p99: calm.p99, errors: calm.errors + calm.non2xx });
+  const flood = load({
+    url: `${url}/zato/soap`,
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"zato.security.jwt.log-in"' },
+    body: envelope,
+    connections: HOSTILE_CLIENTS,
+    seconds: HOSTILE_SECONDS + 1,
+  });
+  await sleep(500);
+  const probed = await load(health);
+  const flooded = await flood;
+  // Every envelope must be refused (a fault, HTTP 500), none dropped: socket errors count, 500s do not.
+  const refused = flooded.statusCodes['500'] ?? 0;
+  rows.push({
+    scenario: `SOAP envelopes of ${HOSTILE_ELEMENTS.toLocaleString('en')} elements (${(Buffer.byteLength(envelope) / 1024).toFixed(0)} KiB)`,
+    note: `${HOSTILE_CLIENTS} clients, each refused with a fault`,
+    workers,
+    rps: flooded.rps,
+    p50: flooded.p50,
+    p99: flooded.p99,
+    errors: flooded.errors + (flooded.responses - refused),
+  });
+  rows.push({
+    scenario: `/healthz at ${HEALTH_RATE} req/s during those envelopes`,
+    workers,
+    rps: probed.rps,
+    p50: probed.p50,
+    p99: probed.p99,
+    errors: probed.errors + probed.non2xx,
+    ratio: probed.p50,
+    ratioOf: 'ms median',
+    target: '< 50 ms',
+    met: probed.p50 < 50 && probed.errors + probed.non2xx === 0,
+  });
+  log(`hostile envelopes, ${workers} worker(s): /healthz median ${calm.p50.toFixed(2)} → ${probed.p50.toFixed(2)} ms; ${Math.round(flooded.rps)} envelopes/s refused`);
 }
 
 async function runScale(workersList: number[], dir: string, passwordHash: string): Promise<void> {
@@ -407,7 +462,7 @@ async function main(): Promise<void> {
       users: await seeder.accounts('user', ACCOUNTS, 'user', passwordHash),
       integrators: await seeder.accounts('integrator', 10, 'integrator', passwordHash),
     };
-    const mainScenarios = ['jsonLogout', 'soapLogout', 'xwebValidate', 'crafterValidate', 'login', 'storm'];
+    const mainScenarios = ['jsonLogout', 'soapLogout', 'xwebValidate', 'crafterValidate', 'login', 'storm', 'hostileEnvelopes'];
     if (mainScenarios.some(wanted)) for (const workers of WORKERS) await runWorkers(workers, dir, dbPath, seeder, owners);
     let postgres = '';
     if (wanted('postgres')) {
@@ -432,6 +487,11 @@ async function main(): Promise<void> {
     }
     seeder.close();
     if (wanted('scale')) await runScale(WORKERS, dir, passwordHash);
+    let reader = '';
+    if (wanted('xmlReader')) {
+      log('XML reader cost');
+      reader = measureXmlReader(REPO);
+    }
     let hosting = '';
     if (wanted('soapHosting')) {
       log('SOAP hosting comparison');
@@ -451,6 +511,7 @@ async function main(): Promise<void> {
       ...(notes.length ? ['', ...notes] : []),
       ...(postgres ? ['', 'PostgreSQL beside SQLite (one node each, the same seeded data, PostgreSQL on the same machine):', '', postgres] : []),
       ...(hosting ? ['', 'SOAP hosting (xWeb WebValidate, fixed answer, no core call):', '', hosting] : []),
+      ...(reader ? ['', 'The SOAP reader alone, per envelope (best of 7 rounds, in the bench process):', '', reader] : []),
     ].join('\n');
     process.stdout.write(`${report}\n`);
     const target = env.BENCH_RESULTS ?? join(REPO, 'bench', 'results.md');

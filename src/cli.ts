@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type SettingKey } from './config';
 import { isCoreError } from './core';
 import { createLogger } from './logger';
 import { listenAggregatedMetrics } from './http/metrics';
-import { ListenError, startServer, type RunningServer } from './server';
+import { ListenError, startServer, startWarnings, type RunningServer } from './server';
 import { initialPasswordPath } from './initial-password-file';
 import { StoreFault } from './store/errors';
 import * as admin from './cli/admin-commands';
+import { confirm } from './cli/confirm';
 import { CliError } from './cli/errors';
 import { passwordFromStdin, promptNewPassword } from './cli/password';
+
+/** The installed package's version (`dualgate --version`). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -29,39 +35,70 @@ async function newPassword(fromStdin: boolean): Promise<string> {
   return fromStdin ? passwordFromStdin() : promptNewPassword();
 }
 
+/** The settings of a command; what they warn about (an unknown DUALGATE_* variable) goes to stderr. */
 function config(overrides: Partial<Record<SettingKey, string>> = {}): Config {
-  return loadConfig(process.env, overrides);
+  const settings = loadConfig(process.env, overrides);
+  for (const warning of settings.warnings) process.stderr.write(`dualgate: warning: ${warning}\n`);
+  return settings;
+}
+
+// The first admin's password goes to a file only its owner can read, never to the log stream; a person at a
+// terminal also sees it.
+const announceAdmin = (password: string, file: string) => {
+  if (process.stdout.isTTY) {
+    print(`Created the account "admin" with the password: ${password}\n(also in ${file}). Change it with: dualgate user passwd admin`);
+  }
+};
+
+/** `dualgate init`: creates the configured database (schema, first admin), as a first `serve` does. */
+async function init(): Promise<void> {
+  const settings = config();
+  // A PostgreSQL database counts as there: init brings its schema up to date, and creates the first admin.
+  const existed = admin.databaseExists(settings);
+  await admin.withCore(
+    settings,
+    async (core) => {
+      const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'init' });
+      const name = admin.databaseName(settings);
+      print(existed ? `the database ${name} exists already${password === undefined ? '; nothing created' : ''}` : `created the database ${name}`);
+      if (password === undefined) return;
+      const file = resolve(initialPasswordPath(settings.dbPath, settings.initialPasswordFile));
+      print(`created the account "admin"; its password is in ${file}`);
+      announceAdmin(password, file);
+    },
+    { create: true },
+  );
 }
 
 async function serve(options: { port?: string; host?: string; workers: string }): Promise<void> {
-  const settings = config({ PORT: options.port, HOST: options.host });
+  // The start's warnings go to the log, once: by the primary, or by the one process (startServer).
+  const settings = loadConfig(process.env, { PORT: options.port, HOST: options.host });
   const workers = Number(options.workers);
-  // The password goes to a file only its owner can read, never to the log stream; a person at a terminal
-  // also sees it.
-  const announceAdmin = (password: string, file: string) => {
-    if (process.stdout.isTTY) {
-      print(`Created the account "admin" with the password: ${password}\n(also in ${file}). Change it with: dualgate user passwd admin`);
-    }
-  };
 
   if (workers > 1 && cluster.isPrimary && settings.metrics && settings.metricsPort === undefined) {
     // Each worker counts only its own requests: the sum needs the primary's listener.
     throw new ConfigError('invalid setting DUALGATE_METRICS_PORT: required with --workers when DUALGATE_METRICS is on');
   }
   if (workers > 1 && cluster.isPrimary) {
+    const log = createLogger(settings.logLevel);
     // The primary prepares the database once (migrations, first admin) so workers do not race for it.
-    await admin.withCore(settings, async (core) => {
-      const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
-      if (password !== undefined) {
-        const file = initialPasswordPath(settings.dbPath, settings.initialPasswordFile);
-        createLogger(settings.logLevel).info({ file }, `created the account "admin"; its password is in ${file}`);
-        announceAdmin(password, file);
-      }
-    });
+    await admin.withCore(
+      settings,
+      async (core) => {
+        const password = await core.accounts.bootstrapAdmin({ cid: null, door: 'startup', actor: 'startup' });
+        if (password !== undefined) {
+          const file = initialPasswordPath(settings.dbPath, settings.initialPasswordFile);
+          log.info({ file }, `created the account "admin"; its password is in ${file}`);
+          announceAdmin(password, file);
+        }
+      },
+      { create: true },
+    );
+    for (const warning of startWarnings(settings)) log.warn(warning);
     const metrics =
       settings.metricsPort === undefined
         ? undefined
-        : await listenAggregatedMetrics(settings.metricsHost, settings.metricsPort, createLogger(settings.logLevel));
+        : await listenAggregatedMetrics(settings.metricsHost, settings.metricsPort, log);
     let stopping = false;
     // Counted here: cluster.workers may still list a worker when its 'exit' comes before its 'disconnect'.
     const alive = new Set<number>();
@@ -106,14 +143,30 @@ async function serve(options: { port?: string; host?: string; workers: string })
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   running = startServer(settings, { onAdminCreated: announceAdmin });
-  await running;
+  const server = await running;
+  // The log line says it at `info`; at a quieter level the operator still learns where to connect.
+  if (!server.log.isLevelEnabled('info')) print(`dualgate listening on ${server.url}`);
 }
 
 function program(): Command {
   const root = new Command('dualgate')
     .description('SOAP and JSON session gateway: Zato, netFORUM xWeb and Crafter Studio doors over one session core')
+    .version(`dualgate ${VERSION}`, '-v, --version', 'print the version')
     .exitOverride()
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .configureOutput({
+      // Every argument error is one `dualgate:` line; help asked for by mistake (a missing command) is kept
+      // back and made one line by `fail`.
+      outputError: (message) => process.stderr.write(`dualgate: ${oneLine(message)}\n`),
+      writeErr: (text) => {
+        helpShownOnError += text;
+      },
+    });
+
+  root
+    .command('init')
+    .description('create the configured database (schema, and the first admin), as a first serve does')
+    .action(init);
 
   root
     .command('serve')
@@ -160,6 +213,14 @@ function program(): Command {
     .description('lock an account until it is unlocked')
     .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.lockUser(core, username))));
   user
+    .command('deactivate <username>')
+    .description('deactivate an account (it cannot log in) and end its sessions')
+    .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.deactivateUser(core, username))));
+  user
+    .command('activate <username>')
+    .description('activate an account again')
+    .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.activateUser(core, username))));
+  user
     .command('unlock <username>')
     .description('unlock an account and clear its failed log-ins')
     .action(async (username: string) => print(await admin.withCore(config(), (core) => admin.unlockUser(core, username))));
@@ -176,10 +237,28 @@ function program(): Command {
   session
     .command('revoke [session-id]')
     .description('end a session at every door')
-    .option('--all', 'end every live session (after restoring a backup)')
-    .action(async (id: string | undefined, o: { all?: boolean }) => {
-      if (Boolean(o.all) === (id !== undefined)) throw new CliError('give a session id or --all');
-      print(await admin.withCore(config(), (core) => (o.all ? admin.revokeAllSessions(core) : admin.revokeSession(core, id!))));
+    .option('--user <username>', "end every live session of this user")
+    .option('--all', 'end every live session (after restoring a backup); asks first on a terminal')
+    .option('--yes', 'with --all: do not ask (scripts)')
+    .action(async (id: string | undefined, o: { user?: string; all?: boolean; yes?: boolean }) => {
+      if ([id !== undefined, o.user !== undefined, Boolean(o.all)].filter(Boolean).length !== 1) {
+        throw new CliError('give a session id, --user <username> or --all');
+      }
+      const settings = config();
+      if (o.all) {
+        admin.requireDatabase(settings); // no database, no question
+        if (!o.yes) {
+          await confirm(
+            `End every live session at every door, in ${admin.databaseName(settings)}?`,
+            'session revoke --all ends every live session: confirm with --yes (there is no terminal to ask on)',
+          );
+        }
+        print(await admin.withCore(settings, (core) => admin.revokeAllSessions(core)));
+      } else if (o.user !== undefined) {
+        print(await admin.withCore(settings, (core) => admin.revokeUserSessions(core, o.user!)));
+      } else {
+        print(await admin.withCore(settings, (core) => admin.revokeSession(core, id!)));
+      }
     });
   session
     .command('purge')
@@ -188,11 +267,13 @@ function program(): Command {
 
   root
     .command('backup <path>')
-    .description('write an online, consistent copy of the database to <path> (safe while serving; SQLite)')
-    .action(async (path: string) => {
+    .description('write an online, consistent copy of the database to the new file <path> (safe while serving; SQLite)')
+    .option('--force', 'overwrite <path> if it exists')
+    .action(async (path: string, o: { force?: boolean }) => {
       const settings = config();
       if (settings.store.kind === 'postgres') throw new CliError(admin.postgresBackupAdvice(settings.store.where));
-      print(await admin.withCore(settings, (core) => admin.backup(core, path)));
+      admin.checkBackupTarget(path, Boolean(o.force));
+      print(await admin.withCore(settings, (core) => admin.backup(core, path, Boolean(o.force))));
     });
 
   root
@@ -206,8 +287,27 @@ function program(): Command {
   return root;
 }
 
+/** Help that commander shows on an error (a command group without its command), held back by `fail`. */
+let helpShownOnError = '';
+
+/** Commander's message (`error: …`, perhaps a suggestion on a line of its own) as one line. */
+function oneLine(message: string): string {
+  return message
+    .replace(/^error: /, '')
+    .replace(/\(Did you mean/g, '(did you mean')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
 /** One clear line on stderr and a non-zero exit; the stack only when DUALGATE_DEBUG is set. */
 function fail(err: unknown): never {
+  if (err instanceof CommanderError && err.code === 'commander.help' && err.exitCode !== 0) {
+    const usage = /Usage: (\S+(?: [a-z-]+)*)/.exec(helpShownOnError)?.[1] ?? 'dualgate';
+    process.stderr.write(`dualgate: missing command: ${usage} <command> (see: ${usage} --help)\n`);
+    process.exit(2);
+  }
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   const known =
     err instanceof ConfigError || err instanceof CliError || err instanceof StoreFault || err instanceof ListenError || isCoreError(err);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { addressList } from './core/throttle';
 import { parseStoreLocation, redactStoreLocation, type StoreLocation } from './store/location';
@@ -57,6 +58,27 @@ const addresses = z
       return false;
     }
   }, 'expected addresses or CIDRs separated by commas');
+
+const PUBLIC_URL_EXPECTED = 'expected an http or https URL such as https://auth.example.com or https://example.com/dualgate';
+
+/** An absolute http(s) URL with no credentials, query or fragment; answered without its trailing slash. */
+const publicUrl = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: PUBLIC_URL_EXPECTED });
+      return z.NEVER;
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash || value.includes('?') || value.includes('#')) {
+      ctx.addIssue({ code: 'custom', message: PUBLIC_URL_EXPECTED });
+      return z.NEVER;
+    }
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  });
 
 const DAY = 86_400;
 
@@ -122,7 +144,8 @@ export const SETTINGS = {
   DUALGATE_LOGIN_RATE: setting({ field: 'loginRatePerMinute', parse: whole(0, 1_000_000), default: '20', meaning: 'failed log-ins per client address per minute, across all doors and workers (`0`: off)' }),
   DUALGATE_LOGIN_RATE_EXEMPT: setting({ field: 'loginRateExempt', parse: addresses, default: '', shown: 'none', meaning: 'addresses or CIDRs, separated by commas, that the log-in rate never applies to' }),
   DUALGATE_AUDIT_RETENTION: setting({ field: 'auditRetention', parse: whole(1, 3650 * DAY), default: String(90 * DAY), meaning: 'seconds an audit row is kept (90 days) before the purge deletes it' }),
-  DUALGATE_TRUST_PROXY: setting({ field: 'trustProxy', parse: trustProxy, default: 'false', meaning: 'which proxies may set `X-Forwarded-For`/`-Proto`: `true`, a hop count, or addresses/CIDRs' }),
+  DUALGATE_TRUST_PROXY: setting({ field: 'trustProxy', parse: trustProxy, default: 'false', meaning: 'which proxies may set `X-Forwarded-For`/`-Proto`/`-Host`: `true`, a hop count, or addresses/CIDRs' }),
+  DUALGATE_PUBLIC_URL: setting({ field: 'publicUrl', parse: publicUrl, shown: 'unset', meaning: 'the address clients use, e.g. `https://auth.example.com` or `https://example.com/dualgate` (scheme, host, port, path prefix): every address dualgate writes (WSDL `soap:address`, OpenAPI `servers`, xWeb `faultactor`) starts with it whatever `Host` says, and a path prefix goes in front of cookie paths' }),
   DUALGATE_XML_LIMIT: setting({ field: 'xmlLimit', parse: whole(1024, 16 * 1024 * 1024), default: String(64 * 1024), meaning: 'largest SOAP body in bytes, after any `Content-Encoding` is undone' }),
   DUALGATE_JSON_LIMIT: setting({ field: 'jsonLimit', parse: whole(256, 16 * 1024 * 1024), default: String(16 * 1024), meaning: 'largest JSON body in bytes, likewise' }),
   DUALGATE_HEADERS_TIMEOUT_MS: setting({ field: 'headersTimeoutMs', parse: whole(100, 600_000), default: '10000', meaning: 'a client must send its request headers within this (else 408 and the socket is closed)' }),
@@ -164,7 +187,7 @@ export const SETTINGS = {
   }),
   DUALGATE_METRICS_HOST: setting({ field: 'metricsHost', parse: host, default: '127.0.0.1', meaning: 'the address of that listener' }),
   DUALGATE_STOP_GRACE: setting({ field: 'stopGraceSeconds', parse: whole(0, 3600), default: '10', meaning: 'seconds a stop (`SIGTERM`) lets requests in flight finish before closing their connections' }),
-  DUALGATE_LOG_LEVEL: setting({ field: 'logLevel', parse: oneOf(LOG_LEVELS), default: 'info', meaning: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' }),
+  DUALGATE_LOG_LEVEL: setting({ field: 'logLevel', parse: oneOf(LOG_LEVELS), default: 'info', meaning: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` (the `dualgate listening on …` line is printed at every level)' }),
 };
 
 type Table = typeof SETTINGS;
@@ -181,11 +204,19 @@ type TopLevel = { [K in SettingKey as Table[K]['field'] extends `${string}.${str
  * Every setting, parsed. `metrics` is also on when DUALGATE_METRICS_PORT is set. `dbPath` is DUALGATE_DB as
  * given (a PostgreSQL URL may hold a password: never log it), `store` which store it names and where.
  */
-export type Config = TopLevel & { xweb: Section<'xweb'>; store: StoreLocation };
+export type Config = TopLevel & {
+  xweb: Section<'xweb'>;
+  store: StoreLocation;
+  /** DUALGATE_PUBLIC_URL's path prefix ('' without one): the proxy strips it, and cookie paths get it back. */
+  publicPath: string;
+  /** What the start should warn about (an unknown DUALGATE_* variable): one line each. */
+  warnings: string[];
+};
 
 /** What each door is given: its own settings and nothing else. */
 export interface DoorSettings {
-  zato: Pick<Config, 'xmlLimit' | 'jsonLimit'>;
+  /** `sessionRetention`: how long a WS-Security nonce is remembered. */
+  zato: Pick<Config, 'xmlLimit' | 'jsonLimit' | 'sessionRetention'>;
   xweb: Config['xweb'] & Pick<Config, 'xmlLimit' | 'jsonLimit'>;
   crafter: Pick<Config, 'crafterPrefix' | 'jsonLimit'>;
   console: Pick<Config, 'jsonLimit'>;
@@ -194,7 +225,7 @@ export interface DoorSettings {
 export function doorSettings(config: Config): DoorSettings {
   const limits = { xmlLimit: config.xmlLimit, jsonLimit: config.jsonLimit };
   return {
-    zato: limits,
+    zato: { ...limits, sessionRetention: config.sessionRetention },
     xweb: { ...config.xweb, ...limits },
     crafter: { crafterPrefix: config.crafterPrefix, jsonLimit: config.jsonLimit },
     console: { jsonLimit: config.jsonLimit },
@@ -216,10 +247,30 @@ function readConfigFile(path: string): Record<string, string> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: ${reason}`);
+    throw new ConfigError(`invalid setting DUALGATE_CONFIG: ${path}: ${err instanceof SyntaxError ? 'not valid JSON' : unreadable(err)}`);
   }
   return settingsObject(parsed, `in ${path}`, `${path}: `);
+}
+
+/** Why a file could not be read, in words. */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory, not a file';
+  return `cannot be read (${code ?? (err as Error).message})`;
+}
+
+/** DUALGATE_* variables that are not settings of the table but are read all the same. */
+const OTHER_KNOWN_VARIABLES = ['DUALGATE_CONFIG', 'DUALGATE_DEBUG'];
+
+/** One line for each DUALGATE_* variable of the environment that nothing reads, with the known name nearest to it. */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = [...SETTING_KEYS.filter((key) => key.startsWith('DUALGATE_')), ...OTHER_KNOWN_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('DUALGATE_') && !known.includes(name))
+    .sort()
+    .map((name) => `unknown setting ${name} in the environment is ignored (did you mean ${closest(name, known)}?)`);
 }
 
 /**
@@ -247,12 +298,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const value = overrides[key] ?? env[key];
     if (value !== undefined) raw[key] = value;
   }
-  return configFrom(raw);
+  const fromEnv = (key: string) => overrides[key as SettingKey] !== undefined || env[key] !== undefined;
+  const where = (key: string) => (key in fromFile && !fromEnv(key) ? ` in ${env.DUALGATE_CONFIG}` : '');
+  return { ...configFrom(raw, where), warnings: unknownVariables(env) };
 }
 
 /** The settings parsed from their raw values, defaults filled in, in the table's order. */
-export function configFrom(raw: Readonly<Record<string, string>>): Config {
-  const config: Record<string, unknown> = { xweb: {}, store: undefined };
+export function configFrom(raw: Readonly<Record<string, string>>, where: (key: string) => string = () => ''): Config {
+  const config: Record<string, unknown> = { xweb: {}, store: undefined, warnings: [] };
   for (const key of SETTING_KEYS) {
     const row: Setting<z.ZodType<unknown, string>, string> = SETTINGS[key];
     const given = raw[key];
@@ -264,7 +317,7 @@ export function configFrom(raw: Readonly<Record<string, string>>): Config {
         // A database URL is shown with its password masked.
         const value = key === 'DUALGATE_DB' && given !== undefined ? redactStoreLocation(given) : given;
         const shown = row.secret || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
-        throw new ConfigError(`invalid setting ${key}: ${result.error.issues[0]!.message}${shown}`);
+        throw new ConfigError(`invalid setting ${key}${where(key)}: ${result.error.issues[0]!.message}${shown}`);
       }
       parsed = result.data;
     }
@@ -277,5 +330,6 @@ export function configFrom(raw: Readonly<Record<string, string>>): Config {
   }
   c.metrics ||= c.metricsPort !== undefined;
   c.store = parseStoreLocation(c.dbPath, c.dbPool).location!;
+  c.publicPath = c.publicUrl === undefined ? '' : new URL(c.publicUrl).pathname.replace(/\/+$/, '');
   return c;
 }

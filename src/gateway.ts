@@ -59,7 +59,7 @@ export async function gatewayOf(config: Config, options: GatewayOptions = {}): P
   const metrics = config.metrics ? createMetrics(core) : undefined;
   const doors = buildDoors(config, core);
   const inner = createApp({ core, doors: doors.routers, trustProxy: config.trustProxy, metrics, metricsRoute: config.metricsPort === undefined });
-  const listener = createFront({ app: inner, routes: doors.direct, log, metrics });
+  const listener = createFront({ app: inner, routes: doors.direct, log, metrics, publicUrl: config.publicUrl });
   // Mounted, the parent hands each request over with the mount path taken off `req.url` (and kept in
   // `req.baseUrl`, which the front reads); every request of the mount is dualgate's.
   const app = express();

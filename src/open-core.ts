@@ -9,13 +9,15 @@ const SERVER_CHECKPOINT_MS = 100;
 
 /**
  * The configured store and the core over it: what `serve` and every CLI command start from. A server
- * (`serving`) checkpoints from a thread of its own; a CLI command leaves it to SQLite.
+ * (`serving`) checkpoints from a thread of its own; a CLI command leaves it to SQLite. Only `create` makes
+ * a database that is not there (`serve`, `init`); other commands must find the server's.
  */
-export async function openCore(config: Config, clock: Clock = systemClock, serving = false): Promise<Core> {
+export async function openCore(config: Config, clock: Clock = systemClock, serving = false, create = true): Promise<Core> {
   const store = await openStore(config.store, {
     synchronous: config.synchronous,
     busyTimeoutMs: config.busyTimeoutMs,
     checkpointEveryMs: serving ? SERVER_CHECKPOINT_MS : undefined,
+    mustExist: !create,
   });
   return createCore(
     store,

@@ -4,8 +4,10 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Config } from './config';
 import type { Core } from './core';
 import { gatewayOf, type GatewayOptions } from './gateway';
+import { answerClientError } from './http/linger';
 import { listenMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
+import { exposedFileWarning } from './store/private-files';
 import { lowerThreadPoolPriority } from './thread-pool';
 
 /** The package's main module: `createGateway` to mount dualgate in an Express app, `startServer` to serve it. */
@@ -40,18 +42,30 @@ export interface RunningServer {
 
 export type StartOptions = GatewayOptions;
 
+/**
+ * What a start warns about, once (by the one process, or the primary of `--workers`): unknown settings, and
+ * a database file other users may open.
+ */
+export function startWarnings(config: Config): string[] {
+  const exposed = exposedFileWarning(config.dbPath, 'the database');
+  return exposed === undefined ? config.warnings : [...config.warnings, exposed];
+}
+
 /** Opens the store, builds the core and the doors, and listens. The composition root of the server. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   // First, before anything else starts the thread pool: bcrypt there must never hold up the event loop.
   const lowered = await lowerThreadPoolPriority();
   const log = options.log ?? createLogger(config.logLevel);
   if (lowered > 0) log.debug({ threads: lowered }, 'thread pool runs below the event loop');
+  if (!cluster.isWorker) for (const warning of startWarnings(config)) log.warn(warning);
   const gateway = await gatewayOf(config, { ...options, log });
   const { core, metrics } = gateway;
   // Slow clients: headers and the whole request must arrive in time, idle keep-alive sockets close. Node checks
   // the first two every `connectionsCheckingInterval` (30 s by default); at most 1 s here, so a late socket
   // is closed soon after its deadline rather than up to 30 s later.
   const http = createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, gateway.listener);
+  // 408 and 431 closed in stages, so that a client still writing reads them.
+  http.on('clientError', answerClientError);
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = config.requestTimeoutMs;
   http.keepAliveTimeout = config.keepAliveTimeoutMs;

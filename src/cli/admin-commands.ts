@@ -1,20 +1,58 @@
+import { linkSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config';
 import { NotFound, type Core } from '../core';
 import { LOCKED_FOR_GOOD } from '../core/accounts';
+import { systemClock } from '../core/clock';
 import { cliContext } from '../core/context';
 import { openCore } from '../open-core';
 import { copySqliteToPostgres } from '../store/copy';
 import { parseStoreLocation } from '../store/location';
+import { createPrivateFile } from '../store/private-files';
 import type { SessionRow } from '../store/types';
 import { CliError } from './errors';
 
-/** Runs `work` against the core on the configured database, closing it afterwards. */
-export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
-  const core = await openCore(config);
+/** The configured database in words fit for output: an absolute path, or PostgreSQL's host and database. */
+export function databaseName(config: Config): string {
+  return config.store.kind === 'sqlite' ? resolve(config.store.path) : config.store.where;
+}
+
+/** Whether the configured SQLite file is there (a PostgreSQL database counts as there: its server decides). */
+export function databaseExists(config: Config): boolean {
+  if (config.store.kind !== 'sqlite' || config.store.path === ':memory:') return true;
+  return statOf(config.store.path) !== undefined;
+}
+
+/**
+ * Runs `work` against the core on the configured database, closing it afterwards. Only `create` (`init`, and
+ * `serve --workers` preparing the database) makes a database that is not there; every other command refuses
+ * in one line, creating nothing, so that a CLI run from the wrong directory cannot work on an empty copy.
+ */
+export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  if (!options.create) requireDatabase(config);
+  const core = await openCore(config, systemClock, false, Boolean(options.create));
   try {
     return await work(core);
   } finally {
     await core.close();
+  }
+}
+
+/** Refuses, in one line naming the path and the settings, when the configured SQLite file is not there. */
+export function requireDatabase(config: Config): void {
+  if (databaseExists(config)) return;
+  throw new CliError(
+    `no database at ${databaseName(config)}: set DUALGATE_DB to the server's database file (or DUALGATE_CONFIG to its settings file), or create this one with "dualgate init"`,
+  );
+}
+
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
@@ -63,6 +101,19 @@ export async function lockUser(core: Core, username: string): Promise<string> {
   return ended.length > 0 ? `locked ${username} and ended ${ended.length} live sessions` : `locked ${username}`;
 }
 
+/** An inactive account cannot log in, and its open sessions end at every door (as the console does it). */
+export async function deactivateUser(core: Core, username: string): Promise<string> {
+  const { ended } = await core.accounts.setActive(await accountId(core, username), false, cliContext);
+  return `deactivated ${username} and ended ${sessionCount(ended.length)}`;
+}
+
+export async function activateUser(core: Core, username: string): Promise<string> {
+  await core.accounts.setActive(await accountId(core, username), true, cliContext);
+  return `activated ${username}`;
+}
+
+const sessionCount = (n: number) => `${n} live session${n === 1 ? '' : 's'}`;
+
 export async function unlockUser(core: Core, username: string): Promise<string> {
   await core.accounts.unlock(await accountId(core, username), cliContext);
   return `unlocked ${username}`;
@@ -83,7 +134,7 @@ export async function listUsers(core: Core, json: boolean): Promise<string> {
   }
   // Locked for the whole account (an operator, or failures from many addresses), or only for some addresses.
   const locked = (a: (typeof accounts)[number]): string => {
-    if (a.lockedUntil !== null && a.lockedUntil > now) return `until ${iso(a.lockedUntil)}`;
+    if (a.lockedUntil !== null && a.lockedUntil > now) return a.lockedUntil >= LOCKED_FOR_GOOD ? 'until unlocked' : `until ${iso(a.lockedUntil)}`;
     const byAddress = addressLocks.get(a.id) ?? [];
     return byAddress.length === 0 ? 'no' : `for ${byAddress.map((l) => l.clientIp).join(', ')}`;
   };
@@ -102,6 +153,7 @@ export async function listUsers(core: Core, json: boolean): Promise<string> {
 }
 
 export async function listSessions(core: Core, user: string | undefined, json: boolean): Promise<string> {
+  if (user !== undefined) await accountId(core, user); // an unknown user is an error, not "(none)"
   const sessions = await core.sessions.list({ username: user, alive: true });
   if (json) return JSON.stringify(sessions, null, 2);
   return table(
@@ -125,6 +177,11 @@ export async function revokeSession(core: Core, id: string): Promise<string> {
   return outcome === 'revoked' ? `revoked session ${id}` : `session ${id} had already ended`;
 }
 
+export async function revokeUserSessions(core: Core, username: string): Promise<string> {
+  const ended = await core.sessions.revokeAllOf(await accountId(core, username), 'revoked by operator', cliContext);
+  return `ended ${sessionCount(ended.length)} of ${username}`;
+}
+
 export async function revokeAllSessions(core: Core): Promise<string> {
   return `ended ${await core.sessions.revokeEveryLive('revoked by operator (all)', cliContext)} live sessions`;
 }
@@ -140,8 +197,43 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
-export async function backup(core: Core, path: string): Promise<string> {
-  await core.backup(path);
+/**
+ * Where a backup may go: a file path in an existing directory, not a directory, and not an existing file
+ * unless `force`. Checked before the database is opened.
+ */
+export function checkBackupTarget(path: string, force: boolean): void {
+  const target = statOf(path);
+  if (target?.isDirectory()) throw new CliError(`${path} is a directory: give the backup's file name, e.g. ${join(path, 'dualgate.db')}`);
+  if (target && !force) throw new CliError(`${path} already exists: choose another name, or overwrite it with --force`);
+  const dir = statOf(dirname(resolve(path)));
+  if (!dir?.isDirectory()) throw new CliError(`cannot back up to ${path}: the directory ${dirname(resolve(path))} does not exist`);
+}
+
+/**
+ * Copies the database into a new owner-only file beside `path`, then moves it there: a reader of `path` never
+ * sees half a backup, and without `force` an existing file is never replaced (not even one made meanwhile).
+ */
+export async function backup(core: Core, path: string, force: boolean): Promise<string> {
+  checkBackupTarget(path, force);
+  const target = resolve(path);
+  const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+  rmSync(partial, { force: true }); // left by a run of ours that was killed
+  createPrivateFile(partial);
+  try {
+    await core.backup(partial);
+    if (force) {
+      renameSync(partial, target);
+    } else {
+      try {
+        linkSync(partial, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') checkBackupTarget(path, false);
+        throw err;
+      }
+    }
+  } finally {
+    rmSync(partial, { force: true });
+  }
   return `backed up to ${path}`;
 }
 
@@ -157,6 +249,7 @@ export async function copyStore(config: Config, to: string): Promise<string> {
   if (config.store.kind !== 'sqlite') {
     throw new CliError(`store copy reads a SQLite store; this one is PostgreSQL already (${config.store.where}): use pg_dump and pg_restore`);
   }
+  requireDatabase(config);
   const copied = await copySqliteToPostgres(config.store.path, { url: to, where: target.location.where, timeoutMs: config.busyTimeoutMs });
   const counts = Object.entries(copied).map(([table, n]) => `${n} ${table}`).join(', ');
   return `copied ${config.store.path} to ${target.location.where}: ${counts}`;

@@ -4,6 +4,7 @@ import { Accounts } from './accounts';
 import { AuditLog } from './audit';
 import { systemClock, type Clock } from './clock';
 import { PasswordHasher } from './credentials';
+import { Nonces } from './nonces';
 import { Sessions, type SessionSettings } from './sessions';
 import { LoginThrottle } from './throttle';
 import { TokenMint } from './tokens';
@@ -25,6 +26,8 @@ export interface Core {
   accounts: Accounts;
   sessions: Sessions;
   audit: AuditLog;
+  /** Nonces good once (WS-Security), across workers and nodes. */
+  nonces: Nonces;
   clock: Clock;
   /** Answers when the store answers; throws `StoreUnavailable` when it does not. */
   ping(): Promise<void>;
@@ -50,6 +53,7 @@ export async function createCore(
     accounts: new Accounts(store, hasher, audit, clock, initialPassword),
     sessions,
     audit,
+    nonces: new Nonces(store),
     clock,
     ping: () => store.ping(),
     backup: (path) => (rawStore.backup ? store.backup!(path) : Promise.reject(new StoreUnavailable('this store has no backup of its own: use its own tools'))),

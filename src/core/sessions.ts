@@ -248,6 +248,7 @@ export class Sessions {
   async purge(batch = PURGE_BATCH, signal?: AbortSignal): Promise<number> {
     await this.throttle.forgetOld();
     const now = this.clock.now();
+    await this.store.forgetNonces(now);
     await this.store.forgetLoginFailures(now - this.settings.lockoutMinutes * 60_000);
     await this.audit.purge(now - this.settings.auditRetention * 1000, batch, signal);
     const before = now - this.settings.retention * 1000;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
+import { closeInStages } from './linger';
 import { RequestError } from './request-errors';
 
 /** The content codings a body may come in, and how each is undone. */
@@ -36,6 +37,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const declared = Number(req.headers['content-length']);
     if (decoder === null && declared > limit) {
+      closeInStages(req);
       req.resume();
       reject(tooLarge());
       return;
@@ -60,7 +62,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         source.destroy();
       }
       if (err) {
-        // Drop whatever else comes; the answer goes out now.
+        // Drop whatever else comes; the answer goes out now, the last on its connection.
+        if (err.code === 'BodyTooLarge') closeInStages(req);
         req.resume();
         reject(err);
       } else {
@@ -101,7 +104,8 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
     throw new RequestError('MalformedJson', 'The request body is not valid UTF-8');
   }
   if (text.trim() === '') throw new RequestError('EmptyBody', 'Empty request body');
-  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+  const scan = scanJson(text);
+  if (scan.deepest > MAX_JSON_DEPTH) {
     throw new RequestError('MalformedJson', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let value: unknown;
@@ -113,30 +117,68 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RequestError('MalformedJson', 'The request body must be a JSON object');
   }
+  // JSON.parse keeps the last of two equal keys, other parsers the first: a body two readers could read
+  // differently is refused (RFC 8259 §4 leaves it to the receiver).
+  if (scan.duplicate !== undefined) {
+    const key = scan.duplicate.slice(0, 64);
+    throw new RequestError('MalformedJson', `Duplicate key in the JSON body: ${JSON.stringify(key)}`, key);
+  }
   return value as Record<string, unknown>;
 }
 
 /**
- * How deep `[` and `{` nest in `text`, outside strings, in one pass. Checked before `JSON.parse`, so a
- * deep document costs a scan rather than a tree that nothing could safely walk or serialise.
+ * How deep `[` and `{` nest in `text` (outside strings), and the first key given twice in one object, in one
+ * pass. Checked before `JSON.parse`, so a deep document costs a scan rather than a tree that nothing could
+ * safely walk or serialise. Lenient about what is not JSON: `JSON.parse` judges that.
  */
-function nestingDepth(text: string): number {
-  let depth = 0;
+function scanJson(text: string): { deepest: number; duplicate?: string } {
+  // One entry per open bracket: the keys of an object so far, or null for an array.
+  const open: (Set<string> | null)[] = [];
+  let expectKey = false;
   let deepest = 0;
-  let inString = false;
+  let duplicate: string | undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > deepest) deepest = depth;
-      if (deepest > MAX_JSON_DEPTH) return deepest;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
+    if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) {
+          escaped = true;
+          i++; // backslash: skip the escaped character
+        } else if (d === 0x22) {
+          break;
+        }
+      }
+      const keys = open[open.length - 1];
+      if (expectKey && keys && duplicate === undefined) {
+        const raw = text.slice(start, i + 1);
+        let key: string | undefined = raw.slice(1, -1);
+        if (escaped) {
+          try {
+            key = JSON.parse(raw) as string; // `"\u0061"` and `"a"` are the same key
+          } catch {
+            key = undefined;
+          }
+        }
+        if (key !== undefined) {
+          if (keys.has(key)) duplicate = key;
+          else keys.add(key);
+        }
+      }
+      expectKey = false;
+    } else if (c === 0x7b || c === 0x5b) {
+      open.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+      if (open.length > deepest) deepest = open.length;
+      if (deepest > MAX_JSON_DEPTH) return { deepest };
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      expectKey = open[open.length - 1] != null;
     }
   }
-  return deepest;
+  return { deepest, duplicate };
 }

@@ -15,6 +15,10 @@ export interface Exchange {
    * Every address and cookie path dualgate hands out starts with it.
    */
   mountPath: string;
+  /** The request came from a trusted proxy (DUALGATE_TRUST_PROXY): its X-Forwarded-* headers count. */
+  viaProxy: boolean;
+  /** DUALGATE_PUBLIC_URL, when set: every address we write starts with it. */
+  publicUrl?: string;
   door?: string;
   operation?: string;
   outcome?: 'ok' | 'error';

@@ -35,6 +35,8 @@ export interface FrontOptions {
   log: Logger;
   /** When given, every request is counted. */
   metrics?: Metrics;
+  /** DUALGATE_PUBLIC_URL: the start of every address we write, whatever the request's headers say. */
+  publicUrl?: string;
 }
 
 type TrustFn = (address: string, hop: number) => boolean;
@@ -43,9 +45,10 @@ type TrustFn = (address: string, hop: number) => boolean;
  * The request listener: a cid, the hygiene headers and the request log line for every request, then the
  * direct route for its path, or Express.
  */
-export function createFront({ app, routes, log, metrics }: FrontOptions): RequestListener {
+export function createFront({ app, routes, log, metrics, publicUrl }: FrontOptions): RequestListener {
   const trust = app.get('trust proxy fn') as TrustFn;
   const table = new RouteTable(routes);
+  const publicPath = publicUrl === undefined ? '' : new URL(publicUrl).pathname.replace(/\/+$/, '');
   // The request line is built from a fixed list of fields, none of them a secret, so it skips the logger's
   // redaction, which costs far more than the line itself. A line that carries an error object goes through
   // `log` and is redacted.
@@ -53,14 +56,20 @@ export function createFront({ app, routes, log, metrics }: FrontOptions): Reques
 
   return (req, res) => {
     const started = process.hrtime.bigint();
+    const viaProxy = trust(req.socket.remoteAddress ?? '', 0);
     const exchange: Exchange = {
       cid: newCid(),
       clientIp: proxyAddr(req, trust) ?? null,
-      protocol: protocolOf(req, trust),
-      // Mounted in another Express app, that app has taken the mount path off `req.url` and left it here.
-      mountPath: (req as IncomingMessage & { baseUrl?: string }).baseUrl ?? '',
+      protocol: protocolOf(req, viaProxy),
+      viaProxy,
+      publicUrl,
+      // Mounted in another Express app, that app has taken the mount path off `req.url` and left it here;
+      // behind DUALGATE_PUBLIC_URL's path prefix, the proxy took that off first.
+      mountPath: publicPath + ((req as IncomingMessage & { baseUrl?: string }).baseUrl ?? ''),
     };
     (res as ServerResponse & { locals: Exchange }).locals = exchange;
+    // As Express does: the body reader finds the answer through it (`closeInStages`).
+    (req as IncomingMessage & { res?: ServerResponse }).res = res;
     res.setHeader('X-Zato-CID', exchange.cid);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const url = req.url ?? '/';
@@ -115,9 +124,9 @@ export function answerUncaught(res: ServerResponse, err: unknown): void {
 }
 
 /** As Express's `req.protocol`: the connection's, or a trusted proxy's first X-Forwarded-Proto. */
-function protocolOf(req: IncomingMessage, trust: TrustFn): 'http' | 'https' {
+function protocolOf(req: IncomingMessage, viaProxy: boolean): 'http' | 'https' {
   const own = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  if (!trust(req.socket.remoteAddress ?? '', 0)) return own;
+  if (!viaProxy) return own;
   const header = req.headers['x-forwarded-proto'];
   const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase();
   return first === 'https' || first === 'http' ? first : own;

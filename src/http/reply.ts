@@ -2,6 +2,8 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const XML_TYPE = 'text/xml; charset=utf-8';
+/** SOAP 1.2's media type (RFC 3902). */
+export const SOAP12_TYPE = 'application/soap+xml; charset=utf-8';
 
 /** On every answer that carries or concerns a token, a session or an account: no cache may keep it. */
 export const NO_STORE = { 'Cache-Control': 'no-store' } as const;

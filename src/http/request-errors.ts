@@ -21,12 +21,20 @@ export type RequestErrorCode =
   | 'Unauthenticated'
   /** A call that carries its token in a header (a Zato 3 style log-out) came without one. */
   | 'MissingToken'
-  | 'CsrfMismatch';
+  | 'CsrfMismatch'
+  /** What two readers could read differently: a field given twice, an element inside a value, a second Body. */
+  | 'Ambiguous'
+  /** A `mustUnderstand` header entry the door does not process. */
+  | 'MustUnderstand'
+  /** A WS-Security header refused before its credentials are checked (digest, replayed nonce, stale Created). */
+  | 'SecurityRefused';
 
 export class RequestError extends Error {
   constructor(
     readonly code: RequestErrorCode,
     message: string,
+    /** The field or key at fault, when one is (a JSON key given twice). */
+    readonly field?: string,
   ) {
     super(message);
   }

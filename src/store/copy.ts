@@ -11,7 +11,7 @@ import { openPostgresStore } from './postgres';
  */
 
 /** The tables copied, parents before children; `health` is the probe's scratch row and is left behind. */
-const TABLES = ['accounts', 'sessions', 'tokens', 'audit', 'secrets', 'login_attempts', 'login_failures'] as const;
+const TABLES = ['accounts', 'sessions', 'tokens', 'audit', 'secrets', 'login_attempts', 'login_failures', 'nonces'] as const;
 /** Tables whose ids PostgreSQL generates: their sequences must continue after the copied ids. */
 const IDENTITIES = ['accounts', 'audit'] as const;
 /** Rows sent in one statement. */

@@ -115,6 +115,14 @@ export const migrations: readonly Migration[] = [
   ALTER TABLE audit ADD COLUMN tally_key TEXT;
   CREATE UNIQUE INDEX audit_by_tally_key ON audit (tally_key) WHERE tally_key IS NOT NULL;
   `,
+  // WS-Security UsernameToken nonces, each good once (by hash), kept until a replay would be refused anyway.
+  `
+  CREATE TABLE nonces (
+    hash       BLOB    PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+  `,
 ];
 
 /** A name in quotes, anything beyond ASCII as \uXXXX: look-alikes must look different in the message. */

@@ -10,6 +10,8 @@ export interface StoreOptions {
   synchronous: 'NORMAL' | 'FULL';
   /** SQLite: checkpoint the write-ahead log from a thread of its own this often (a server does). */
   checkpointEveryMs?: number;
+  /** SQLite: open only a file that exists, creating nothing (CLI commands other than `init`). */
+  mustExist?: boolean;
 }
 
 /** Opens the store DUALGATE_DB names and brings its schema up to date: the one place that knows both kinds. */
@@ -22,5 +24,6 @@ export async function openStore(location: StoreLocation, options: StoreOptions):
     synchronous: options.synchronous,
     busyTimeoutMs: options.busyTimeoutMs,
     checkpointEveryMs: options.checkpointEveryMs,
+    mustExist: options.mustExist,
   });
 }

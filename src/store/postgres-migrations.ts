@@ -104,4 +104,12 @@ export const postgresMigrations: readonly string[] = [
     checked_at bigint  NOT NULL
   );
   `,
+  // WS-Security UsernameToken nonces (issue 21), each good once (by hash), kept until a replay would be refused anyway.
+  `
+  CREATE TABLE nonces (
+    hash       bytea  PRIMARY KEY,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+  `,
 ];

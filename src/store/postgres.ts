@@ -346,6 +346,11 @@ const SQL = {
     RETURNING attempts`,
   releaseThrottle: 'UPDATE login_attempts SET attempts = attempts - 1 WHERE client_ip = $1 AND window_start = $2 AND attempts > 0',
   forgetAttempts: 'DELETE FROM login_attempts WHERE window_start < $1',
+  // A row only when the nonce is new, or its record had run out (not purged yet).
+  claimNonce: `INSERT INTO nonces (hash, expires_at) VALUES ($1, $2)
+    ON CONFLICT (hash) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE nonces.expires_at <= $3
+    RETURNING 1`,
+  forgetNonces: 'DELETE FROM nonces WHERE expires_at < $1',
   insertAudit: `INSERT INTO audit (at, cid, event, username, session_id, door, client_ip, outcome, detail)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   // The audit rows of one event-loop turn in one statement, in order.
@@ -730,6 +735,14 @@ export class PostgresStore implements Store {
 
   async forgetLoginAttempts(before: number): Promise<void> {
     await this.run(statement('forgetAttempts', [before]));
+  }
+
+  async claimNonce(hash: Buffer, expiresAt: number, now: number): Promise<boolean> {
+    return (await this.rows('claimNonce', [hash, expiresAt, now])).length > 0;
+  }
+
+  async forgetNonces(before: number): Promise<void> {
+    await this.run(statement('forgetNonces', [before]));
   }
 
   appendAudit(row: AuditRow): Promise<void> {

@@ -266,6 +266,14 @@ export interface Store {
   /** Forgets throttle windows that started before `before`. */
   forgetLoginAttempts(before: number): Promise<void>;
 
+  /**
+   * Records a nonce (by hash) as used until `expiresAt`, in one write; false when it is recorded already and
+   * has not expired by `now` (a replay).
+   */
+  claimNonce(hash: Buffer, expiresAt: number, now: number): Promise<boolean>;
+  /** Forgets nonces that expired before `before`. */
+  forgetNonces(before: number): Promise<void>;
+
   appendAudit(row: AuditRow): Promise<void>;
   /**
    * One row for every event of `tallyKey`: the first call appends `row` with a count of 1, each later one

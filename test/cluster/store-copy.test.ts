@@ -42,7 +42,7 @@ describe('dualgate store copy --to <url>', () => {
     const where = /^postgres:\/\/[^@]*@([^/]+\/\w+)$/.exec(target)![1];
     expect(copied).toMatchObject({ code: 0, stderr: '' });
     expect(copied.stdout).toMatch(
-      new RegExp(`^copied .*live\\.db to ${where!.replace(/\./g, '\\.')}: 3 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets, 0 login_attempts, 0 login_failures\\n$`),
+      new RegExp(`^copied .*live\\.db to ${where!.replace(/\./g, '\\.')}: 3 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets, 0 login_attempts, 0 login_failures, 0 nonces\\n$`),
     );
     expect(copied.stdout + copied.stderr).not.toContain(new URL(target).password);
 

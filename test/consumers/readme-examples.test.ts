@@ -52,7 +52,7 @@ const examples = examplesOf(text);
 
 describe('the README\'s examples', () => {
   it('cover every door, JSON and SOAP, and every curl command of the section is in one', () => {
-    expect(examples.map((e) => e.name)).toEqual(['accounts', 'zato-json', 'zato-soap', 'zato-3', 'zato-admin', 'xweb-json', 'xweb-soap', 'crafter', 'descriptions']);
+    expect(examples.map((e) => e.name)).toEqual(['accounts', 'zato-json', 'zato-soap', 'zato-3', 'zato-admin', 'zato-wss', 'xweb-json', 'xweb-soap', 'xweb-soap12', 'crafter', 'descriptions']);
     const runnable = examples.map((e) => e.script).join('\n');
     for (const block of text.matchAll(/```sh\n([\s\S]*?)\n```/g)) {
       if (block[1]!.includes('curl')) expect(runnable).toContain(block[1]);

@@ -38,7 +38,7 @@ describe('the settings table', () => {
 
   it('gives each door its own settings and nothing else', () => {
     const own = doorSettings(loadConfig({}, { DUALGATE_XWEB_EXPIRATION: 'sliding', DUALGATE_CRAFTER_PREFIX: '/cms' }));
-    expect(Object.keys(own.zato).sort()).toEqual(['jsonLimit', 'xmlLimit']);
+    expect(Object.keys(own.zato).sort()).toEqual(['jsonLimit', 'sessionRetention', 'xmlLimit']);
     expect(Object.keys(own.xweb).sort()).toEqual(['expiration', 'graceSeconds', 'jsonLimit', 'keyOverride', 'tokenTtl', 'wsAddressing', 'xmlLimit']);
     expect(own.xweb.expiration).toBe('sliding');
     expect(own.crafter).toEqual({ crafterPrefix: '/cms', jsonLimit: 16384 });

@@ -21,6 +21,7 @@ async function serverFor(project: LoadedProject, settings: Settings = {}): Promi
   const p = project.properties;
   await server.addUser(p.get('username')!, p.get('password')!, 'user');
   await server.addUser(p.get('integratorUser')!, p.get('integratorPassword')!, 'integrator');
+  await server.addUser(p.get('adminUser')!, p.get('adminPassword')!, 'admin');
   return server;
 }
 
@@ -44,21 +45,23 @@ function stepsOf(project: LoadedProject): string[] {
 describe('the SoapUI project file', () => {
   const project = loadProject(PROJECT_FILE);
 
-  it('is a SoapUI 5 project with both WSDL interfaces, cached as the server serves them to npm start', () => {
+  it('is a SoapUI 5 project with the WSDL interfaces (xWeb\'s SOAP 1.2 binding too), cached as the server serves them to npm start', () => {
     expect(project.root.local).toBe('soapui-project');
     const interfaces = cons(project.root, 'interface');
     expect(interfaces.map((i) => [attr(i, 'name'), attr(i, 'bindingName'), attr(i, 'soapVersion')])).toEqual([
       ['zato', '{https://zato.io/ns/20130518}zato', '1_1'],
       ['netForumXMLSoap', '{http://www.avectra.com/2005/}netForumXMLSoap', '1_1'],
+      ['netForumXMLSoap12', '{http://www.avectra.com/2005/}netForumXMLSoap12', '1_2'],
     ]);
     const wsdlFiles: Record<string, [string, string]> = {
       zato: ['zato.wsdl', '/zato/soap'],
       netForumXMLSoap: ['xweb.wsdl', '/xweb/secure/netForumXML.asmx'],
+      netForumXMLSoap12: ['xweb.wsdl', '/xweb/secure/netForumXML.asmx'],
     };
     for (const iface of interfaces) {
       const [file, path] = wsdlFiles[attr(iface, 'name')!]!;
       const served = readFileSync(join(ROOT, 'wsdl', file), 'utf8').replace(
-        /(<soap:address\s+location=")[^"]*(")/,
+        /(<soap(?:12)?:address\s+location=")[^"]*(")/g,
         (_m, open: string, close: string) => `${open}http://127.0.0.1:8080${path}${close}`,
       );
       const cache = childNamed(iface, CON_NS, 'definitionCache')!;
@@ -82,7 +85,7 @@ describe('the SoapUI project file', () => {
 
   it('has one TestSuite per SOAP door, endpoints from ${#Project#endpoint}, and the assertions SoapUI users use', () => {
     expect(cons(project.root, 'testSuite').map((s) => attr(s, 'name'))).toEqual(['Zato SOAP', 'xWeb SOAP']);
-    expect([...project.properties.keys()]).toEqual(['endpoint', 'username', 'password', 'integratorUser', 'integratorPassword']);
+    expect([...project.properties.keys()]).toEqual(['endpoint', 'username', 'password', 'integratorUser', 'integratorPassword', 'adminUser', 'adminPassword']);
     expect(project.properties.get('endpoint')).toBe('http://127.0.0.1:8080');
 
     const requests = evaluate("declare namespace con='http://eviware.com/soapui/config'; //con:testStep/con:config/con:request", project.doc);
@@ -128,6 +131,12 @@ describe('the SoapUI project replayed against a live server', () => {
     const integratorTokens = report.steps.filter((s) => s.suite === 'xWeb SOAP').flatMap((s) => s.transfers.filter((t) => t.name === 'integratorToken').map((t) => t.value));
     expect(integratorTokens).toHaveLength(4);
     expect(new Set(integratorTokens).size).toBe(settings.DUALGATE_XWEB_EXPIRATION === 'sliding' ? 4 : 1);
+    // SOAP 1.2 went to xWeb's 1.2 binding; the admin authenticated by a UsernameToken (and once failed to).
+    const statusOf = (step: string) => report.steps.find((s) => s.step === step)?.status;
+    expect([statusOf('WebValidate (SOAP 1.2)'), statusOf('Authenticate with a wrong password (SOAP 1.2)')]).toEqual([200, 400]);
+    expect([statusOf('get-list as the admin, by WS-Security UsernameToken'), statusOf('get-list with a wrong WS-Security password')]).toEqual([200, 500]);
+    const adminLogins = (await server.core.audit.recent(200)).filter((row) => row.event === 'login' && row.username === project.properties.get('adminUser'));
+    expect(adminLogins.map((row) => row.outcome).sort()).toEqual(['failed', 'ok']);
   });
 
   it('fails an assertion whose expectation the server does not meet', async () => {

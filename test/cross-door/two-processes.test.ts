@@ -13,6 +13,7 @@ describe('two server processes on one database file', () => {
   it("see each other's log-ins and log-outs at once", async () => {
     const db = join(tempDir(), 'shared.db');
     const settings = { DUALGATE_DB: db, DUALGATE_JWT_SECRET: 'x'.repeat(48) };
+    await runCli(['init'], settings);
     await runCli(['user', 'add', 'ann', '--password-stdin'], settings, 'ann-pw\n');
     await runCli(['user', 'add', 'integ', '--password-stdin', '--role', 'integrator'], settings, 'integ-pw\n');
     a = await startServeProcess(settings);

@@ -42,6 +42,7 @@ const LIMIT = Number(CORPUS_LIMITS.DUALGATE_XML_LIMIT);
 const DTD = { refused: 'ForbiddenMarkup', message: 'DOCTYPE and ENTITY declarations are not allowed' } as const;
 const PI = { refused: 'ForbiddenMarkup', message: 'Processing instructions are not allowed' } as const;
 const NOT_11 = { refused: 'VersionMismatch', message: 'Only SOAP 1.1 envelopes (http://schemas.xmlsoap.org/soap/envelope/) are accepted' } as const;
+const XWEB_NOT_11 = `${NOT_11.message} as text/xml; send SOAP 1.2 as application/soap+xml`;
 const TOO_LARGE = { refused: 'BodyTooLarge', message: `Request body larger than ${LIMIT} bytes` } as const;
 
 /** What each file of fixtures/hostile/xml must get. A file missing here fails the suite. */
@@ -138,7 +139,10 @@ function expected(door: 'zato' | 'xweb', outcome: Outcome): Expected {
   if ('refused' in outcome) {
     const faultcode = outcome.refused === 'VersionMismatch' ? 'soap:VersionMismatch' : 'soap:Client';
     const status = outcome.refused === 'BodyTooLarge' ? 413 : 500;
-    return door === 'zato' ? zatoFault(outcome.message, { faultcode, status }) : xwebFault(outcome.message, { faultcode, status });
+    if (door === 'zato') return zatoFault(outcome.message, { faultcode, status });
+    // xWeb speaks SOAP 1.2 too, as application/soap+xml; text/xml is SOAP 1.1, and its fault says so.
+    const message = outcome.message === NOT_11.message ? XWEB_NOT_11 : outcome.message;
+    return xwebFault(message, { faultcode, status });
   }
   if ('wrongCredentials' in outcome) {
     const audit = [{ event: 'login', outcome: 'failed', username: outcome.wrongCredentials, door, detail: 'unknown user' }];

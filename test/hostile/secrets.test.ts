@@ -171,8 +171,7 @@ describe('no password, token or secret in any log line or error body', () => {
       DUALGATE_LOGIN_RATE: '0',
       DUALGATE_LOG_LEVEL: 'trace',
     };
-    // One after the other: the first creates the database.
-    const added = [];
+    const added = [await runCli(['init'], settings)];
     for (const [name, password, role] of [['alice', PW.alice, 'user'], ['integ', PW.integ, 'integrator'], ['root', PW.root, 'admin']] as const) {
       added.push(await runCli(['user', 'add', name, '--password-stdin', '--role', role], settings, `${password}\n`));
     }

@@ -104,6 +104,7 @@ function alive(pid: number): boolean {
 describe('dualgate serve --workers 2', () => {
   it('listens with both workers on the --port given, shares sessions between them, and stops them on SIGTERM', async () => {
     const db = join(tempDir(), 'workers.db');
+    expect((await runCli(['init'], { DUALGATE_DB: db })).code).toBe(0);
     expect((await runCli(['user', 'add', USER.username, '--password-stdin'], { DUALGATE_DB: db }, `${USER.password}\n`)).code).toBe(0);
     const port = await freePort();
     // The port comes from the command line only: the workers must be told it, not fall back to a default.

@@ -90,13 +90,13 @@ describe('dualgate backup', () => {
     expect(aliveBefore.length + deadBefore.length).toBeGreaterThan(100);
 
     // The copy knows nothing of the log-outs made after it: the README's restore ends every live session.
-    const revoked = await runCli(['session', 'revoke', '--all'], { DUALGATE_DB: db });
+    const revoked = await runCli(['session', 'revoke', '--all', '--yes'], { DUALGATE_DB: db });
     expect(revoked).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ended \d+ live sessions\n$/) });
     await eachLimit(aliveBefore, 16, async (token) => {
       if (await restored.crafterActive(token)) wrong.push(`alive after revoke --all: ${token.slice(0, 12)}…`);
     });
     expect(wrong).toEqual([]);
-    expect(await runCli(['session', 'revoke'], { DUALGATE_DB: db })).toMatchObject({ code: 1, stderr: 'dualgate: give a session id or --all\n' });
+    expect(await runCli(['session', 'revoke'], { DUALGATE_DB: db })).toMatchObject({ code: 1, stderr: 'dualgate: give a session id, --user <username> or --all\n' });
     expect(await server.stop()).toBe(0);
   }, 40_000);
 });

@@ -288,6 +288,19 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(await store.reserveThrottle('192.0.2.1', AT, 1)).toBe(true);
   });
 
+  it('claims a nonce once, concurrently, until its record runs out, and forgets expired ones', async () => {
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimNonce(hash(7), AT + 1000, AT)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimNonce(hash(8), AT + 1000, AT)).toBe(true);
+    expect(await store.claimNonce(hash(7), AT + 2000, AT + 999)).toBe(false);
+    // Run out but not purged yet: good again, for the new period.
+    expect(await store.claimNonce(hash(7), AT + 3000, AT + 1000)).toBe(true);
+    expect(await store.claimNonce(hash(7), AT + 4000, AT + 2999)).toBe(false);
+    await store.forgetNonces(AT + 3001);
+    expect(await store.claimNonce(hash(7), AT + 5000, AT + 3001)).toBe(true);
+    expect(await store.claimNonce(hash(8), AT + 5000, AT + 3001)).toBe(true);
+  });
+
   it('tallies repeated events into one row, counts them as events, and purges old rows', async () => {
     const row = { cid: null, username: null, sessionId: null, door: 'zato', clientIp: '192.0.2.5', outcome: 'failed', detail: 'throttled' };
     await Promise.all(Array.from({ length: 7 }, () => store.tallyAudit({ ...row, at: AT, event: 'login' }, 'throttled 192.0.2.5 1')));

@@ -202,14 +202,14 @@ describe('xWeb SOAP on the wire', () => {
       expectFault(await postSoap(server, empty, 'Authenticate'), 'Authenticate', 'System', 'userName is required');
     });
 
-    it('refuses a SOAP 1.2 envelope with a SOAP 1.1 VersionMismatch fault', async () => {
+    it('refuses a SOAP 1.2 envelope sent as text/xml (SOAP 1.1) with a SOAP 1.1 VersionMismatch fault', async () => {
       const answer = await postSoap(server, request('WebValidate-soap12', { integratorToken: NIL_GUID, authenticationToken: NIL_GUID }), 'WebValidate');
       expect(answer.status).toBe(500);
       expectFault(
         answer,
         'netForumXML',
         'System',
-        'Only SOAP 1.1 envelopes (http://schemas.xmlsoap.org/soap/envelope/) are accepted',
+        'Only SOAP 1.1 envelopes (http://schemas.xmlsoap.org/soap/envelope/) are accepted as text/xml; send SOAP 1.2 as application/soap+xml',
         'soap:VersionMismatch',
       );
     });

@@ -57,6 +57,9 @@ const TABLE: Record<ErrorCode, Row> = {
   Unauthenticated: as(401),
   MissingToken: as(401),
   CsrfMismatch: as(403),
+  Ambiguous: as(400),
+  MustUnderstand: as(400),
+  SecurityRefused: as(401),
   // anything else: the cid lets an operator find the stack in the log
   Internal: { status: 500, message: (_err, cid) => `Internal server error (cid ${cid})` },
 };

@@ -23,6 +23,11 @@ const reply =
   (): WireError => ({ status, body: { message } });
 
 const badRequest = reply(400, 'Bad Request');
+/** A request error that names its field (a JSON key given twice) says it, as a BadInput does. */
+const badRequestNaming = (err: Error): WireError => {
+  const field = (err as RequestError).field;
+  return { status: 400, body: field === undefined ? { message: 'Bad Request' } : { message: 'Bad Request', field } };
+};
 const unauthorized = reply(401, 'Unauthorized');
 const notFound = reply(404, 'Not Found');
 
@@ -57,11 +62,14 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   VersionMismatch: badRequest,
   ActionMismatch: badRequest,
   UnknownOperation: notFound,
-  MalformedJson: badRequest,
+  MalformedJson: badRequestNaming,
   MethodNotAllowed: reply(405, 'Method Not Allowed'),
   Unauthenticated: unauthorized,
   MissingToken: unauthorized,
   CsrfMismatch: reply(403, 'Forbidden'),
+  Ambiguous: badRequest,
+  MustUnderstand: badRequest,
+  SecurityRefused: unauthorized,
   // anything else: the cid lets an operator find the stack in the log
   Internal: (_err, cid) => internal(`unexpected error, cid ${cid}`),
 };

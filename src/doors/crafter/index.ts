@@ -23,6 +23,8 @@ const XSRF_HEADER_NAME = XSRF_HEADER.toLowerCase();
  */
 export function crafterDoor(config: DoorSettings['crafter'], core: Core): DoorRoutes {
   const base = `${config.crafterPrefix}/api/1/services/api/1/security`;
+  // Behind a proxy that strips DUALGATE_PUBLIC_URL's path prefix, or mounted, the browser sees the door under
+  // that prefix: the exchange's mount path (cookieScopeOf) puts it in front of every cookie's Path.
   const cookies = new CookieWriter(config.crafterPrefix);
   const direct = studioOperations(core, config, cookies).map((operation) => ({
     path: `${base}/${operation.file}`,

@@ -13,7 +13,7 @@ export interface WireError {
   /** The JSON status. SOAP faults go out with 500 (413 for a body too large). */
   status: number;
   /** SOAP 1.1 faultcode. */
-  faultcode: 'Client' | 'Server' | 'VersionMismatch';
+  faultcode: 'Client' | 'Server' | 'VersionMismatch' | 'MustUnderstand';
   /** Response headers the error brings at either wire (`Retry-After` for the throttle). */
   headers: Record<string, string>;
 }
@@ -67,6 +67,9 @@ const ERRORS: Record<ErrorCode, Row> = {
   Unauthenticated: INVALID_TOKEN,
   MissingToken: INVALID_TOKEN,
   CsrfMismatch: { kind: 'System', status: 403 },
+  Ambiguous: SYSTEM_400,
+  MustUnderstand: { kind: 'System', status: 400, faultcode: 'MustUnderstand' },
+  SecurityRefused: { kind: 'System', status: 401 },
   // Anything else: the cid to find the stack in the log by.
   Internal: { kind: 'System', status: 500, faultcode: 'Server' },
 };

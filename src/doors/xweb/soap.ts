@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setHeaders } from '../../http/reply';
 import type { SoapCall, SoapDoor } from '../../http/soap/endpoint';
-import { SOAP11_NS, type SoapRequest } from '../../http/soap/envelope';
-import { child, type XmlElement } from '../../http/soap/guard';
-import { textElement } from '../../http/soap/markup';
+import { ENVELOPE_NS, type SoapRequest, type SoapVersion } from '../../http/soap/envelope';
+import type { XmlElement } from '../../http/soap/guard';
+import { escapeXml, textElement } from '../../http/soap/markup';
+import { RequestError } from '../../http/request-errors';
+import { isNil, readFields, schemaRules, type ElementRule } from '../../http/soap/schema';
+import type { WireError } from './errors';
 import { describeError } from './errors';
 import type { Caller } from './integrator';
 import { findOperation, OPERATIONS, perform, XWEB_DOOR, XWEB_NS, type Params, type Performed, type XwebDeps, type XwebOperation } from './operations';
@@ -27,56 +30,81 @@ const MESSAGE_ID_MAX = 256;
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>';
 
-/** The xWeb SOAP door for the shared codec: each operation answers its whole envelope, token header included. */
+/**
+ * The xWeb SOAP door for the shared codec: SOAP 1.1 and 1.2 on one URL, as ASMX serves them; each operation
+ * answers its whole envelope, token header included, in the version it was asked in.
+ */
 export function xwebSoapDoor(deps: XwebDeps, xmlLimit: number): SoapDoor {
+  const rules = schemaRules(WSDL_FILE);
+  const ruleOf = (name: string): ElementRule => {
+    const rule = rules.get(name);
+    if (!rule) throw new Error(`wsdl/xweb.wsdl declares no element ${name}`);
+    return rule;
+  };
+  const tokenRule = ruleOf('AuthorizationToken');
   return {
     door: XWEB_DOOR,
     namespace: XWEB_NS,
     path: XWEB_SOAP_PATH,
     wsdlFile: WSDL_FILE,
     xmlLimit,
-    operations: OPERATIONS.map((op) => ({
-      name: op.name,
-      soapAction: op.soapAction,
-      requestElement: op.name,
-      handle: async (request: SoapRequest, call: SoapCall) => {
-        const performed = await perform(deps, op, paramsOf(op, request.body), callerOf(request.headers), call.ctx);
-        return successEnvelope(op, performed, request.headers, deps);
-      },
-    })),
+    versions: ['1.1', '1.2'],
+    operations: OPERATIONS.map((op) => {
+      const rule = ruleOf(op.name);
+      return {
+        name: op.name,
+        soapAction: op.soapAction,
+        requestElement: op.name,
+        handle: async (request: SoapRequest, call: SoapCall) => {
+          const params = paramsOf(op, request.body, rule);
+          const performed = await perform(deps, op, params, callerOf(request.headers, tokenRule), call.ctx);
+          return successEnvelope(op, performed, request, deps);
+        },
+      };
+    }),
     fault(err, call) {
       const operation = call.operation === undefined ? undefined : findOperation(call.operation);
       const wire = describeError(err, operation, call.cid);
       setHeaders(call.res, wire.headers);
       return {
-        status: wire.status === 413 ? 413 : 500,
-        xml: faultEnvelope(wire.faultcode, wire.kind, wire.message, operation?.name ?? 'netForumXML', call.endpointUrl),
+        status: faultStatus(wire, call.version),
+        xml: faultEnvelope(call.version, wire, operation?.name ?? 'netForumXML', call.endpointUrl),
       };
     },
   };
 }
 
-/** The request's fields by their local names (clients differ on qualifying them); `xsi:nil` counts as absent. */
-function paramsOf(op: XwebOperation, body: XmlElement): Params {
+/**
+ * SOAP 1.1 faults are HTTP 500 (WS-I). SOAP 1.2's HTTP binding answers a Sender fault 400 and any other 500.
+ * A body over the limit is 413 in both.
+ */
+function faultStatus(wire: WireError, version: SoapVersion): number {
+  if (wire.status === 413) return 413;
+  return version === '1.2' && wire.faultcode === 'Client' ? 400 : 500;
+}
+
+/**
+ * The request's fields by the WSDL's schema: in xWeb's namespace, each once at most, text only (see
+ * `readFields`); `xsi:nil` counts as absent.
+ */
+function paramsOf(op: XwebOperation, body: XmlElement, rule: ElementRule): Params {
+  const fields = readFields(body, rule);
   const params: Record<string, string | undefined> = {};
   for (const field of op.fields) {
-    const element = child(body, field.name);
+    const element = fields.get(field.name);
     params[field.name] = element === undefined || isNil(element) ? undefined : element.text;
   }
   return params;
 }
 
-function isNil(element: XmlElement): boolean {
-  return Object.entries(element.attrs).some(([name, value]) => /(^|:)nil$/.test(name) && /^(true|1)$/.test(value.trim()));
-}
-
 /**
- * The integrator token from the `AuthorizationToken` header entry, whatever its prefix, `mustUnderstand` or
- * `actor`. Qualified with xWeb's namespace or not at all; every other header entry is ignored.
+ * The integrator token from the `AuthorizationToken` header entry in xWeb's namespace, whatever its prefix,
+ * `mustUnderstand` or `actor`; every other header entry is ignored. Two of them, or two `Token`s, are refused.
  */
-function callerOf(headers: readonly XmlElement[]): Caller {
-  const header = headers.find((h) => h.name === 'AuthorizationToken' && (h.ns === XWEB_NS || h.ns === ''));
-  const token = header && child(header, 'Token')?.text.trim();
+function callerOf(headers: readonly XmlElement[], rule: ElementRule): Caller {
+  const entries = headers.filter((h) => h.name === 'AuthorizationToken' && h.ns === XWEB_NS);
+  if (entries.length > 1) throw new RequestError('Ambiguous', `${entries.length} AuthorizationToken headers; one at most is allowed`);
+  const token = entries[0] && readFields(entries[0], rule).get('Token')?.text.trim();
   return { scheme: 'token', token: token || undefined };
 }
 
@@ -91,9 +119,10 @@ function wsuTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function successEnvelope(op: XwebOperation, performed: Performed, requestHeaders: readonly XmlElement[], { core, xweb }: XwebDeps): string {
+function successEnvelope(op: XwebOperation, performed: Performed, request: SoapRequest, { core, xweb }: XwebDeps): string {
+  const requestHeaders = request.headers;
   const header = [`<AuthorizationToken xmlns="${XWEB_NS}">`, textElement('Token', performed.token), '</AuthorizationToken>'];
-  const namespaces = [`xmlns:soap="${SOAP11_NS}"`, `xmlns:xsi="${XSI_NS}"`, `xmlns:xsd="${XSD_NS}"`];
+  const namespaces = [`xmlns:soap="${ENVELOPE_NS[request.version]}"`, `xmlns:xsi="${XSI_NS}"`, `xmlns:xsd="${XSD_NS}"`];
   if (xweb.wsAddressing) {
     namespaces.push(`xmlns:wsa="${WSA_NS}"`, `xmlns:wsse="${WSSE_NS}"`, `xmlns:wsu="${WSU_NS}"`);
     const now = core.clock.now();
@@ -129,18 +158,52 @@ function successEnvelope(op: XwebOperation, performed: Performed, requestHeaders
   ].join('\n');
 }
 
-/** A fault in the shape of xWeb's: a .NET SoapException text, the endpoint as actor, an XWebException detail. */
-function faultEnvelope(faultcode: string, kind: string, message: string, operation: string, endpointUrl: string): string {
+/** SOAP 1.2's names for SOAP 1.1's fault codes. */
+const SOAP12_CODES: Record<WireError['faultcode'], string> = {
+  Client: 'Sender',
+  Server: 'Receiver',
+  VersionMismatch: 'VersionMismatch',
+  MustUnderstand: 'MustUnderstand',
+};
+
+/**
+ * A fault in the shape of xWeb's: a .NET SoapException text, the endpoint as actor (SOAP 1.2: Node), an
+ * XWebException detail. SOAP 1.2 has ASMX's 1.2 shape: Code/Value, Reason/Text, Node, Detail; a version
+ * mismatch there names the envelope understood in an Upgrade header (SOAP 1.2 part 1, §5.4.7).
+ */
+function faultEnvelope(version: SoapVersion, wire: WireError, operation: string, endpointUrl: string): string {
+  const { faultcode, kind, message } = wire;
   const trace = `   at ${operation}`;
+  const reason = `System.Web.Services.Protocols.SoapException: ${message}\n${trace}`;
+  const soap12 = version === '1.2';
+  const head = soap12
+    ? [
+        ...(faultcode === 'VersionMismatch'
+          ? ['<soap:Header>', '<soap:Upgrade>', '<soap:SupportedEnvelope qname="soap:Envelope" />', '</soap:Upgrade>', '</soap:Header>']
+          : []),
+        '<soap:Body>',
+        '<soap:Fault>',
+        '<soap:Code>',
+        textElement('soap:Value', `soap:${SOAP12_CODES[faultcode]}`),
+        '</soap:Code>',
+        '<soap:Reason>',
+        `<soap:Text xml:lang="en">${escapeXml(reason)}</soap:Text>`,
+        '</soap:Reason>',
+        textElement('soap:Node', endpointUrl),
+        '<soap:Detail>',
+      ]
+    : [
+        '<soap:Body>',
+        '<soap:Fault>',
+        textElement('faultcode', `soap:${faultcode}`),
+        textElement('faultstring', reason),
+        textElement('faultactor', endpointUrl),
+        '<detail>',
+      ];
   return [
     XML_DECLARATION,
-    `<soap:Envelope xmlns:soap="${SOAP11_NS}" xmlns:xsi="${XSI_NS}" xmlns:xsd="${XSD_NS}">`,
-    '<soap:Body>',
-    '<soap:Fault>',
-    textElement('faultcode', `soap:${faultcode}`),
-    textElement('faultstring', `System.Web.Services.Protocols.SoapException: ${message}\n${trace}`),
-    textElement('faultactor', endpointUrl),
-    '<detail>',
+    `<soap:Envelope xmlns:soap="${ENVELOPE_NS[version]}" xmlns:xsi="${XSI_NS}" xmlns:xsd="${XSD_NS}">`,
+    ...head,
     `<${kind}ExceptionInfo xmlns="${XWEB_NS}">`,
     `<XWebException xmlns="${XWEB_NS}">`,
     textElement('Message', message),
@@ -152,7 +215,7 @@ function faultEnvelope(faultcode: string, kind: string, message: string, operati
     '<Errors />',
     '</XWebException>',
     `</${kind}ExceptionInfo>`,
-    '</detail>',
+    soap12 ? '</soap:Detail>' : '</detail>',
     '</soap:Fault>',
     '</soap:Body>',
     '</soap:Envelope>',

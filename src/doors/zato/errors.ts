@@ -6,7 +6,7 @@ export const REALM = 'Zato public API';
 /** How one error goes out: the JSON status, the SOAP faultcode, the human message, and any extra headers. */
 export interface ZatoError {
   status: number;
-  faultcode: 'soap:Client' | 'soap:Server' | 'soap:VersionMismatch';
+  faultcode: 'soap:Client' | 'soap:Server' | 'soap:VersionMismatch' | 'soap:MustUnderstand';
   message: string;
   headers: Record<string, string>;
   /** HTTP status of the SOAP fault: 500 as SOAP 1.1 and WS-I have it, except a body too large (413). */
@@ -19,7 +19,7 @@ type ErrorCode = CoreErrorCode | RequestErrorCode | 'Internal';
 
 interface Row {
   status: number;
-  fault: 'Client' | 'Server' | 'VersionMismatch';
+  fault: 'Client' | 'Server' | 'VersionMismatch' | 'MustUnderstand';
   /** The message when it is not the error's own. */
   message?: (err: Error) => string;
   headers?: (err: Error) => Record<string, string>;
@@ -69,6 +69,9 @@ const TABLE: Record<ErrorCode, Row> = {
   // Zato 3's `/zato/jwt/log-out` without a token: its own words, bare.
   MissingToken: client(400, { bare: true }),
   CsrfMismatch: client(403),
+  Ambiguous: client(400),
+  MustUnderstand: { status: 400, fault: 'MustUnderstand' },
+  SecurityRefused: client(401),
   // anything else: the stack goes to the log, the cid lets an operator find it
   Internal: { status: 500, fault: 'Server', message: () => 'Internal server error' },
 };

@@ -130,17 +130,28 @@ export function elementOf(service: ZatoService): string {
 /** A request's field by name, as the wire gave it (XML text or a JSON value); undefined when absent. */
 export type FieldSource = (name: string) => unknown;
 
+/** A caller's user name and password, from whichever credential source carried them. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 export interface ServiceCall {
   ctx: RequestContext;
   /** The Authorization header, for the admin services. */
   authorization: string | undefined;
+  /**
+   * Over SOAP, the WS-Security UsernameToken, when the request has one: a credential source beside the
+   * Authorization header. Called only for an admin service; it checks freshness and claims the nonce.
+   */
+  wsSecurity?: () => Promise<Credentials>;
   /** Reads the request's fields; called only once the caller may call the service. */
   input(): Promise<FieldSource>;
 }
 
 /** One call of a service, whatever the protocol: authenticate the caller, read the fields, run. */
 export async function callService(service: ZatoService, core: Core, call: ServiceCall): Promise<Reply> {
-  const ctx = service.admin ? await asAdmin(core, call.ctx, call.authorization) : call.ctx;
+  const ctx = service.admin ? await asAdmin(core, call) : call.ctx;
   return service.run(readFields(service.fields, await call.input()), core, ctx);
 }
 
@@ -179,15 +190,29 @@ function checkType(field: Field, value: unknown): unknown {
 const ADMIN_CREDENTIALS_REQUIRED = 'HTTP Basic credentials of an admin account are required';
 
 /**
- * The caller must be an active admin account: by HTTP Basic credentials (a log-in: a bcrypt, the failure
- * counts), or by `Bearer <token>`, a live Zato JWT from `log-in` (no bcrypt: authenticate once, call many
- * times). Answers the context naming the admin.
+ * The caller must be an active admin account, shown by one credential source: over SOAP a WS-Security
+ * UsernameToken, or the Authorization header: `Bearer <token>`, a live Zato JWT from `log-in` (no bcrypt:
+ * authenticate once, call many times), or HTTP Basic. A UsernameToken and Basic are a log-in (one core call: a
+ * bcrypt, the failure counts). A UsernameToken together with an Authorization header is refused rather than one
+ * of them chosen. Answers the context naming the admin.
  */
-async function asAdmin(core: Core, ctx: RequestContext, authorization: string | undefined): Promise<RequestContext> {
+async function asAdmin(core: Core, call: ServiceCall): Promise<RequestContext> {
+  const { ctx, authorization } = call;
+  if (call.wsSecurity) {
+    if (authorization !== undefined) {
+      throw new RequestError('Ambiguous', 'Both an Authorization header and a WS-Security UsernameToken; send one of them');
+    }
+    return asAdminBy(core, ctx, await call.wsSecurity());
+  }
   const bearer = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
   if (bearer !== undefined) return { ...ctx, actor: (await adminByToken(core, bearer)).username };
   const credentials = basicCredentials(authorization);
   if (!credentials) throw new RequestError('Unauthenticated', ADMIN_CREDENTIALS_REQUIRED);
+  return asAdminBy(core, ctx, credentials);
+}
+
+/** The credentials must be an active admin account's (the core's log-in check); answers the context naming it. */
+async function asAdminBy(core: Core, ctx: RequestContext, credentials: Credentials): Promise<RequestContext> {
   let account: Account;
   try {
     account = await core.sessions.authenticate(credentials.username, credentials.password, {}, ctx);

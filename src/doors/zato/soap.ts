@@ -4,10 +4,12 @@ import type { Core } from '../../core';
 import { setHeaders } from '../../http/reply';
 import { soapEndpoint, type SoapDoor } from '../../http/soap/endpoint';
 import { SOAP11_NS } from '../../http/soap/envelope';
-import { child } from '../../http/soap/guard';
 import { escapeXml, textElement } from '../../http/soap/markup';
+import { RequestError } from '../../http/request-errors';
+import { readFields, schemaRules } from '../../http/soap/schema';
+import { nonceKeptUntil, readUsernameToken, type UsernameToken } from '../../http/soap/wss';
 import { zatoError } from './errors';
-import { callService, elementOf, SERVICES, type Fields, type Reply, type ZatoService } from './services';
+import { callService, elementOf, SERVICES, type Credentials, type Fields, type Reply, type ZatoService } from './services';
 
 export const ZATO_NS = 'https://zato.io/ns/20130518';
 export const SOAP_PATH = '/zato/soap';
@@ -15,25 +17,38 @@ export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
 
 /** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
 export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string): ReturnType<typeof soapEndpoint> {
+  const rules = schemaRules(WSDL_FILE);
   const soapDoor: SoapDoor = {
     door,
     namespace: ZATO_NS,
     path: SOAP_PATH,
     wsdlFile: WSDL_FILE,
     xmlLimit: config.xmlLimit,
-    operations: SERVICES.map((service) => ({
-      name: service.name,
-      soapAction: service.name,
-      requestElement: `${elementOf(service)}_request`,
-      async handle(request, call) {
-        const reply = await callService(service, core, {
-          ctx: call.ctx,
-          authorization: call.req.headers.authorization,
-          input: async () => (name) => child(request.body, name)?.text,
-        });
-        return responseEnvelope(service, call.cid, reply);
-      },
-    })),
+    // Zato speaks SOAP 1.1 only; a SOAP 1.2 envelope gets its VersionMismatch fault.
+    versions: ['1.1'],
+    operations: SERVICES.map((service) => {
+      const requestElement = `${elementOf(service)}_request`;
+      const rule = rules.get(requestElement);
+      if (!rule) throw new Error(`wsdl/zato.wsdl declares no element ${requestElement}`);
+      return {
+        name: service.name,
+        soapAction: service.name,
+        requestElement,
+        async handle(request, call) {
+          const token = readUsernameToken(request, service.admin, core.clock.now());
+          const reply = await callService(service, core, {
+            ctx: call.ctx,
+            authorization: call.req.headers.authorization,
+            wsSecurity: token && (() => claimed(core, token, config.sessionRetention * 1000)),
+            input: async () => {
+              const fields = readFields(request.body, rule);
+              return (name) => fields.get(name)?.text;
+            },
+          });
+          return responseEnvelope(service, call.cid, reply);
+        },
+      };
+    }),
     fault(err, call) {
       const error = zatoError(err);
       setHeaders(call.res, error.headers);
@@ -41,6 +56,20 @@ export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string)
     },
   };
   return soapEndpoint(soapDoor);
+}
+
+/**
+ * The UsernameToken's credentials once its nonce (if any) is claimed: a nonce is good once, across workers
+ * and nodes, so a replayed message is refused before any password is checked.
+ */
+async function claimed(core: Core, token: UsernameToken, retentionMs: number): Promise<Credentials> {
+  if (token.nonce) {
+    const now = core.clock.now();
+    if (!(await core.nonces.claim(token.nonce, nonceKeptUntil(token, now, retentionMs), now))) {
+      throw new RequestError('SecurityRefused', 'The UsernameToken Nonce has been used before');
+    }
+  }
+  return { username: token.username, password: token.password };
 }
 
 /** The seeds' success envelope: the response element holding `zato_env`, then the reply. */

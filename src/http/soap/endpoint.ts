@@ -7,10 +7,10 @@ import { baseUrlOf } from '../client';
 import { requestContext } from '../context';
 import { exchangeOf } from '../exchange';
 import type { DirectRoute } from '../front';
-import { reply, XML_TYPE } from '../reply';
+import { reply, SOAP12_TYPE, XML_TYPE } from '../reply';
 import { RequestError } from '../request-errors';
 import { escapeXml } from './markup';
-import { readEnvelope, type SoapRequest } from './envelope';
+import { readEnvelope, type SoapRequest, type SoapVersion } from './envelope';
 import { parseUntrustedXml } from './guard';
 
 /** One call as a SOAP operation handler sees it. */
@@ -23,6 +23,8 @@ export interface SoapCall {
   endpointUrl: string;
   /** Set once dispatch has found the operation. */
   operation?: string;
+  /** The SOAP version the answer is written in: the request's, as its media type announced it. */
+  version: SoapVersion;
 }
 
 export interface SoapOperation {
@@ -41,6 +43,8 @@ export interface SoapDoor {
   wsdlFile: string;
   operations: readonly SoapOperation[];
   xmlLimit: number;
+  /** The SOAP versions spoken: `['1.1']` (Zato), or `['1.1', '1.2']` on one URL as ASMX does (xWeb). */
+  versions: readonly SoapVersion[];
   /** Renders any error, the core's, the request's or an unexpected one, as this door's fault. */
   fault(err: unknown, call: SoapCall): { status: number; xml: string };
 }
@@ -54,7 +58,7 @@ export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: 
       .status(200)
       .set('Content-Type', XML_TYPE)
       // A function, not a replacement string: `$&`, `$'`... in the client's Host header must stay literal.
-      .send(wsdl.replace(/(<soap:address\s+location=")[^"]*(")/, (_match, open: string, close: string) => open + location + close));
+      .send(wsdl.replace(/(<soap(?:12)?:address\s+location=")[^"]*(")/g, (_match, open: string, close: string) => open + location + close));
   };
 }
 
@@ -63,7 +67,8 @@ export function hasWsdlQuery(req: Request): boolean {
 }
 
 /**
- * The SOAP 1.1 endpoint of a door: guard, envelope, dispatch by SOAPAction and body element, fault mapping.
+ * The SOAP endpoint of a door: guard, envelope, dispatch by action and body element, fault mapping. SOAP 1.2
+ * (where the door speaks it) comes as `application/soap+xml`, its action a parameter of that media type.
  * `POST` is a direct route (answered ahead of Express); `GET ?wsdl` is an Express route.
  */
 export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRoute } {
@@ -76,23 +81,38 @@ export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRou
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const exchange = exchangeOf(res);
     const ctx = requestContext(req, res, door.door);
-    const call: SoapCall = { req, res, ctx, cid: exchange.cid, endpointUrl: `${baseUrlOf(req, res)}${door.path}` };
+    const media = mediaOf(req.headers['content-type']);
+    const version: SoapVersion = media.soap12 && door.versions.includes('1.2') ? '1.2' : '1.1';
+    const call: SoapCall = { req, res, ctx, cid: exchange.cid, endpointUrl: `${baseUrlOf(req, res)}${door.path}`, version };
+    const type = version === '1.2' ? SOAP12_TYPE : XML_TYPE;
     try {
-      const request = readEnvelope(parseUntrustedXml(await readBody(req, door.xmlLimit)));
-      const operation = dispatch(request, soapActionOf(req), byAction, byElement, door.namespace);
+      const request = readEnvelope(parseUntrustedXml(await readBody(req, door.xmlLimit)), version, door.versions);
+      const action = version === '1.2' ? (media.action ?? soapActionOf(req)) : soapActionOf(req);
+      const operation = dispatch(request, action, byAction, byElement, door.namespace);
       call.operation = operation.name;
       exchange.operation = operation.name;
       const xml = await operation.handle(request, call);
       exchange.outcome ??= 'ok';
-      reply(res, 200, XML_TYPE, xml);
+      reply(res, 200, type, xml);
     } catch (err) {
       const { status, xml } = door.fault(err, call);
       exchange.outcome = 'error';
       exchange.error = err;
-      reply(res, status, XML_TYPE, xml);
+      reply(res, status, type, xml);
     }
   };
   return { router, route: { path: door.path, methods: ['POST'], handle } };
+}
+
+/** Whether the media type is SOAP 1.2's, and its `action` parameter (RFC 3902), unquoted. */
+function mediaOf(contentType: string | undefined): { soap12: boolean; action?: string } {
+  if (contentType === undefined) return { soap12: false };
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  if (type !== 'application/soap+xml') return { soap12: false };
+  const action = /;\s*action\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  const value = action?.[1] ?? action?.[2];
+  return { soap12: true, action: value === undefined || value === '' ? undefined : value };
 }
 
 /** SOAPAction without its quotes; undefined when the header is absent or empty. */

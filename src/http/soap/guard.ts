@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import { RequestError } from '../request-errors';
 
 /** An element with its namespace resolved; text is the concatenation of its text nodes. */
@@ -7,12 +7,29 @@ export interface XmlElement {
   name: string;
   /** Attributes by their name as written (prefix included), namespace declarations left out. */
   attrs: Record<string, string>;
+  /** The same attributes by namespace and local name (`attribute` reads them). */
+  attrList: { ns: string; name: string; value: string }[];
   children: XmlElement[];
   text: string;
+  /** The namespace declarations made on this element, by prefix ('' for the default): to resolve QNames in values. */
+  declared: Record<string, string>;
 }
 
-/** Deeper than any SOAP request dualgate accepts; the tree walk stops there, so deep nesting cannot exhaust the stack. */
-const MAX_DEPTH = 32;
+/**
+ * How much of a document the reader builds before it gives up: the shape of an envelope is bounded while it
+ * is read, so its cost stays near a normal one's whatever it holds. The largest real request of the WSDLs (Zato
+ * 2.0's `zato_http_soap_edit_request`, with a WS-Security UsernameToken, a Timestamp and WS-Addressing) has 35
+ * elements, 14 attributes and namespace declarations and 5 levels; the limits leave several times that.
+ */
+export interface XmlLimits {
+  /** Levels of nesting, the root being the first. */
+  depth: number;
+  elements: number;
+  /** Attributes and namespace declarations, over the whole document. */
+  attributes: number;
+}
+
+export const REQUEST_LIMITS: XmlLimits = { depth: 32, elements: 256, attributes: 256 };
 
 // No DTD of any kind: that shuts out external entities, billion laughs and quadratic blow-up at once.
 const DTD_MARKUP = /<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
@@ -24,52 +41,161 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf16le = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: false });
 const utf16be = new TextDecoder('utf-16be', { fatal: true, ignoreBOM: false });
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  // There is no DTD (the guard refuses one), so only XML's five entities and character references
-  // can occur; `decodeText` resolves them, cheaper than the parser's general entity machinery.
-  processEntities: false,
-  // Kept, so that the walk can refuse them: SOAP 1.1 §3 allows no processing instruction, and an XML
-  // declaration anywhere but at the start is malformed.
-  ignoreDeclaration: false,
-  ignorePiTags: false,
-  cdataPropName: '#cdata',
-  // No callback is set, so none needs the element's path; as a string it would be built for every element.
-  jPath: false,
-});
-
 /**
  * The guard every SOAP body passes before anything reads it: UTF-8 (or UTF-16 with a byte order mark), not
- * empty, no DTD markup, no processing instruction, only characters XML allows, well-formed, not nested too
- * deep. Answers the document's root element.
+ * empty, no DTD markup, no processing instruction, only characters XML allows, well-formed and namespace-
+ * well-formed, within `limits`. Answers the document's root element.
  */
-export function parseUntrustedXml(body: Buffer): XmlElement {
+export function parseUntrustedXml(body: Buffer, limits: XmlLimits = REQUEST_LIMITS): XmlElement {
   const xml = decodeXml(body);
   if (xml.trim().length === 0) throw new RequestError('EmptyBody', 'Empty request body');
   if (DTD_MARKUP.test(xml)) throw new RequestError('ForbiddenMarkup', 'DOCTYPE and ENTITY declarations are not allowed');
   const bad = NOT_XML_CHAR.exec(xml);
   if (bad) throw new RequestError('MalformedXml', `Malformed XML: character ${codePoint(bad[0])} is not allowed`);
-  const verdict = XMLValidator.validate(xml, { allowBooleanAttributes: false });
-  if (verdict !== true) {
-    throw new RequestError('MalformedXml', `Malformed XML: ${quoteSafely(verdict.err.msg)} (line ${verdict.err.line})`);
+  return readXml(xml, limits);
+}
+
+/**
+ * One pass of saxes (strict XML 1.0 and Namespaces in XML: it refuses what is not well-formed) building the
+ * element tree. Every limit is checked as the element or attribute is met, so a document past one costs no
+ * more than its first few hundred elements; the handlers throw, which stops the parser where it is.
+ */
+class TreeReader {
+  private readonly parser = new SaxesParser({ xmlns: true, position: true });
+  private stack: XmlElement[] = [];
+  private root: XmlElement | undefined;
+  private elements = 0;
+  private attributes = 0;
+  private limits: XmlLimits = REQUEST_LIMITS;
+  private xml = '';
+
+  constructor() {
+    // Handlers are set once: a parser made and given its handlers per document costs several times the parse.
+    const parser = this.parser;
+    parser.on('error', (err) => {
+      // saxes starts its message with `line:column: `.
+      const [, line, message] = /^(\d+):\d+: (.*)$/s.exec(err.message) ?? [undefined, undefined, err.message];
+      const known = explain(message!, this.xml);
+      throw new RequestError('MalformedXml', `Malformed XML: ${known ?? `${said(message!)}${line ? ` (line ${line})` : ''}`}`);
+    });
+    parser.on('doctype', () => {
+      throw new RequestError('ForbiddenMarkup', 'DOCTYPE and ENTITY declarations are not allowed');
+    });
+    parser.on('processinginstruction', () => {
+      throw new RequestError('ForbiddenMarkup', 'Processing instructions are not allowed');
+    });
+    parser.on('opentagstart', () => {
+      const { limits } = this;
+      if (++this.elements > limits.elements) throw new RequestError('MalformedXml', `XML with more than ${limits.elements} elements`);
+      if (this.stack.length >= limits.depth) throw new RequestError('MalformedXml', `XML nested deeper than ${limits.depth} levels`);
+    });
+    parser.on('attribute', () => {
+      if (++this.attributes > this.limits.attributes) {
+        throw new RequestError('MalformedXml', `XML with more than ${this.limits.attributes} attributes`);
+      }
+    });
+    parser.on('opentag', (tag: SaxesTagNS) => {
+      const element: XmlElement = { ns: tag.uri, name: tag.local, attrs: {}, attrList: [], children: [], text: '', declared: tag.ns };
+      for (const name in tag.attributes) {
+        const attr = tag.attributes[name] as SaxesAttributeNS;
+        if (attr.prefix === 'xmlns' || name === 'xmlns') continue;
+        element.attrs[name] = attr.value;
+        element.attrList.push({ ns: attr.uri, name: attr.local, value: attr.value });
+      }
+      const parent = this.stack[this.stack.length - 1];
+      if (parent) parent.children.push(element);
+      else this.root = element;
+      this.stack.push(element);
+    });
+    parser.on('closetag', () => {
+      this.stack.pop();
+    });
+    const onText = (text: string) => {
+      const current = this.stack[this.stack.length - 1];
+      if (current) current.text += text;
+    };
+    parser.on('text', onText);
+    parser.on('cdata', onText);
   }
-  let nodes: OrderedNode[];
+
+  read(xml: string, limits: XmlLimits): XmlElement {
+    this.xml = xml;
+    this.limits = limits;
+    this.stack = [];
+    this.root = undefined;
+    this.elements = 0;
+    this.attributes = 0;
+    // close() resets the parser for the next document.
+    this.parser.write(xml).close();
+    const root = this.root;
+    this.root = undefined;
+    this.xml = '';
+    if (!root) throw new RequestError('MalformedXml', 'Malformed XML: expected one root element');
+    return root;
+  }
+}
+
+/** One reader for every document (reading is synchronous); replaced after a refusal, which leaves it mid-document. */
+let reader = new TreeReader();
+
+function readXml(xml: string, limits: XmlLimits): XmlElement {
   try {
-    nodes = parser.parse(xml) as OrderedNode[];
+    return reader.read(xml, limits);
   } catch (err) {
-    // The parser has limits of its own (nesting among them); past one, the document is refused like any other.
-    const message = String((err as Error).message);
-    if (/nested/i.test(message)) throw new RequestError('MalformedXml', `XML nested deeper than ${MAX_DEPTH} levels`);
-    throw new RequestError('MalformedXml', `Malformed XML: ${quoteSafely(message).slice(0, 80)}`);
+    reader = new TreeReader();
+    throw err;
   }
-  const roots = toElements(withoutDeclaration(nodes), new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]), 0);
-  if (roots.length !== 1) throw new RequestError('MalformedXml', 'Malformed XML: expected one root element');
-  return roots[0]!;
+}
+
+/**
+ * saxes's own words for what it refused, said as this gateway says them. A value the client forgot to
+ * escape (which could be a password) is never quoted: only what is named here, or an XML name, is.
+ */
+function explain(message: string, xml: string): string | undefined {
+  if (message.includes('"]]>"')) return ']]> outside a CDATA section';
+  if (message.startsWith('incorrect syntax')) return '<! that begins no comment and no CDATA section';
+  if (message.startsWith('malformed name')) return 'an element name that is no XML name';
+  if (message.startsWith('invalid attempt to undefine prefix')) return 'a namespace prefix bound to no namespace';
+  if (message.startsWith('an XML declaration must be at the start')) return 'an XML declaration is only allowed at the start';
+  if (message.startsWith('malformed character entity')) {
+    const ref = badCharacterReference(xml);
+    return ref ? `bad character reference ${ref}` : 'bad character reference';
+  }
+  if (message.startsWith('undefined entity')) {
+    const name = /&(?!(?:lt|gt|amp|quot|apos);)([A-Za-z_][\w.-]{0,15});/.exec(xml)?.[1];
+    return name ? `undefined entity &${name};` : 'undefined entity';
+  }
+  const unbound = /^unbound namespace prefix: "([^"]*)"/.exec(message);
+  if (unbound) return `undeclared namespace prefix ${safeName(unbound[1]!)}`;
+  const duplicate = /^duplicate attribute: (.*)\.$/.exec(message);
+  if (duplicate) return `duplicate attribute ${safeName(duplicate[1]!)}`;
+  return undefined;
+}
+
+/** saxes's other messages are fixed sentences ("disallowed character.", "unclosed tag: x"...): names at most. */
+function said(message: string): string {
+  return message.replace(/: (.*)$/, (_m, rest: string) => `: ${safeName(rest.replace(/\.$/, ''))}`).replace(/\.$/, '');
+}
+
+/** `name` when it is an XML name (safe and useful to show), else an ellipsis. */
+function safeName(name: string): string {
+  return /^[A-Za-z_][\w.-]{0,63}(:[A-Za-z_][\w.-]{0,63})?$/.test(name) ? name : '…';
+}
+
+/** The first character reference in `xml` that names no character XML allows (`&#0;`). */
+function badCharacterReference(xml: string): string | undefined {
+  for (const match of xml.matchAll(/&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});/g)) {
+    const ref = match[1]!;
+    const code = ref[0] === 'x' ? parseInt(ref.slice(1), 16) : parseInt(ref, 10);
+    if (!isXmlChar(code)) return match[0].slice(0, 16);
+  }
+  return undefined;
+}
+
+/** XML 1.0's `Char`: what a character reference may name. */
+function isXmlChar(code: number): boolean {
+  if (code < 0x20) return code === 0x9 || code === 0xa || code === 0xd;
+  return code <= 0xd7ff || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
 }
 
 /**
@@ -102,126 +228,12 @@ function codePoint(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-/**
- * The validator quotes the piece of the document it stumbled on. A piece that is an XML name (a tag or an
- * attribute name) is kept, which is what helps a client; anything else (a run of text, markup soup, a value
- * the client forgot to escape, which could be a password) is not echoed into the fault or the log.
- */
-function quoteSafely(message: string): string {
-  return message.replace(/'([^']*)'/g, (quoted, inner: string) =>
-    /^[A-Za-z_][\w.-]{0,63}(:[A-Za-z_][\w.-]{0,63})?$/.test(inner) ? quoted : "'…'",
-  );
-}
-
-/** The top-level nodes without the XML declaration, which may only come first; a later one is malformed. */
-function withoutDeclaration(nodes: OrderedNode[]): OrderedNode[] {
-  const rest = nodes[0] && '?xml' in nodes[0] ? nodes.slice(1) : nodes;
-  if (rest.some((node) => '?xml' in node)) {
-    throw new RequestError('MalformedXml', 'Malformed XML: an XML declaration is only allowed at the start');
-  }
-  return rest;
-}
-
-const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** Resolves XML's predefined entities and character references; anything else is malformed. */
-function decodeText(raw: string): string {
-  if (!raw.includes('&')) return raw;
-  return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);|&/g, (whole, ref: string | undefined) => {
-    if (ref === undefined) throw new RequestError('MalformedXml', 'Malformed XML: a bare & in text');
-    if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!isXmlChar(code)) throw new RequestError('MalformedXml', `Malformed XML: bad character reference ${whole.slice(0, 16)}`);
-      return String.fromCodePoint(code);
-    }
-    const named = NAMED_ENTITIES[ref];
-    if (named === undefined) throw new RequestError('MalformedXml', `Malformed XML: undefined entity &${ref.slice(0, 16)};`);
-    return named;
-  });
-}
-
-/** A qualified name (Namespaces in XML 1.0): one optional prefix, letters first, no other colon. */
-const NAME = '[\\p{L}_][\\p{L}\\p{N}\\p{Mn}\\p{Mc}._\\-\\u00b7\\u203f\\u2040]*';
-const QNAME = new RegExp(`^${NAME}(?::${NAME})?$`, 'u');
-
-/** XML 1.0's `Char`: what a character reference may name. */
-function isXmlChar(code: number): boolean {
-  if (code < 0x20) return code === 0x9 || code === 0xa || code === 0xd;
-  return code <= 0xd7ff || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
-}
-
-type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-
-function toElements(nodes: OrderedNode[], scope: Map<string, string>, depth: number): XmlElement[] {
-  const elements: XmlElement[] = [];
-  for (const node of nodes) {
-    const tag = Object.keys(node).find((k) => k !== ':@');
-    if (tag === undefined || tag === '#text' || tag === '#cdata') continue;
-    if (tag.startsWith('?')) {
-      if (tag === '?xml') throw new RequestError('MalformedXml', 'Malformed XML: an XML declaration is only allowed at the start');
-      throw new RequestError('ForbiddenMarkup', 'Processing instructions are not allowed');
-    }
-    // The validator lets `<!x>` and names like `a:b:c` or `:a` through, and the parser makes elements of them.
-    if (!QNAME.test(tag)) {
-      throw new RequestError(
-        'MalformedXml',
-        tag.startsWith('!') ? 'Malformed XML: <! that begins no comment and no CDATA section' : 'Malformed XML: an element name that is no XML name',
-      );
-    }
-    const raw = node[':@'] ?? {};
-    let inner = scope;
-    const attrs: Record<string, string> = {};
-    for (const key in raw) {
-      if (!QNAME.test(key)) throw new RequestError('MalformedXml', 'Malformed XML: an attribute name that is no XML name');
-      if (raw[key]!.includes('<')) throw new RequestError('MalformedXml', 'Malformed XML: < in an attribute value');
-      const value = decodeText(raw[key]!);
-      if (key === 'xmlns' || key.startsWith('xmlns:')) {
-        if (key !== 'xmlns' && value === '') throw new RequestError('MalformedXml', 'Malformed XML: a namespace prefix bound to no namespace');
-        if (inner === scope) inner = new Map(scope);
-        inner.set(key === 'xmlns' ? '' : key.slice(6), value);
-      } else {
-        attrs[key] = value;
-      }
-    }
-    const colon = tag.indexOf(':');
-    const prefix = colon < 0 ? '' : tag.slice(0, colon);
-    const ns = inner.get(prefix);
-    if (ns === undefined && prefix !== '') {
-      throw new RequestError('MalformedXml', `Malformed XML: undeclared namespace prefix ${prefix.slice(0, 32)}`);
-    }
-    const content = node[tag] as OrderedNode[];
-    let text = '';
-    for (const child of content) {
-      if (typeof child['#text'] === 'string') {
-        // `]]>` ends a CDATA section; in plain text it is malformed (XML 1.0 §2.4).
-        if (child['#text'].includes(']]>')) throw new RequestError('MalformedXml', 'Malformed XML: ]]> outside a CDATA section');
-        text += decodeText(child['#text']);
-      } else if (Array.isArray(child['#cdata'])) {
-        text += cdataText(child['#cdata'] as OrderedNode[]);
-      }
-    }
-    if (depth >= MAX_DEPTH && content.some((c) => !('#text' in c) && !('#cdata' in c))) {
-      throw new RequestError('MalformedXml', `XML nested deeper than ${MAX_DEPTH} levels`);
-    }
-    elements.push({
-      ns: ns ?? '',
-      name: colon < 0 ? tag : tag.slice(colon + 1),
-      attrs,
-      children: toElements(content, inner, depth + 1),
-      text,
-    });
-  }
-  return elements;
-}
-
-/** CDATA is literal: no entity in it means anything. */
-function cdataText(parts: OrderedNode[]): string {
-  let text = '';
-  for (const part of parts) if (typeof part['#text'] === 'string') text += part['#text'];
-  return text;
-}
-
-/** The first child of `parent` with this local name, whatever its namespace (clients differ on qualification). */
+/** The first child of `parent` with this local name, whatever its namespace. Only for what no schema describes. */
 export function child(parent: XmlElement, name: string): XmlElement | undefined {
   return parent.children.find((c) => c.name === name);
+}
+
+/** The value of the attribute `{ns}name` of `element`. */
+export function attribute(element: XmlElement, ns: string, name: string): string | undefined {
+  return element.attrList.find((a) => a.ns === ns && a.name === name)?.value;
 }

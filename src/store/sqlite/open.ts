@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreFault } from '../errors';
 import { FileIdentity } from '../file-identity';
 import { Checkpointer } from '../checkpointer';
 import { migrations } from '../migrations';
+import { createPrivateFile, makePrivateDirectory } from '../private-files';
 import { translate } from './errors';
 import { SqliteStore } from './store';
 
@@ -18,14 +19,21 @@ export interface SqliteOptions {
    * fills it (a server's; a short CLI command leaves it to SQLite).
    */
   checkpointEveryMs?: number;
+  /** Open only a database that exists: create neither the file nor its directory (CLI commands). */
+  mustExist?: boolean;
 }
 
-/** Opens (and creates, with its directory) the database, then brings its schema up to date. */
+/**
+ * Opens (and creates, owner-only, with its directory) the database, then brings its schema up to date.
+ */
 export function openSqliteStore(options: SqliteOptions): SqliteStore {
-  if (options.path !== ':memory:') makeDirectories(dirname(options.path));
+  if (options.path !== ':memory:' && !options.mustExist) {
+    makeDirectories(dirname(options.path));
+    createPrivateFile(options.path);
+  }
   let db: Database.Database;
   try {
-    db = new Database(options.path);
+    db = new Database(options.path, { fileMustExist: Boolean(options.mustExist) });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous}`);
     db.pragma('foreign_keys = ON');
@@ -46,8 +54,8 @@ export function openSqliteStore(options: SqliteOptions): SqliteStore {
 }
 
 /**
- * Creates `dir` and its missing parents one level at a time. (`mkdirSync(..., { recursive: true })` can spin
- * forever on some virtual file systems, /proc among them.)
+ * Creates `dir` and its missing parents one level at a time, owner-only. (`mkdirSync(..., { recursive: true })`
+ * can spin forever on some virtual file systems, /proc among them.)
  */
 function makeDirectories(dir: string): void {
   const missing: string[] = [];
@@ -67,7 +75,7 @@ function makeDirectories(dir: string): void {
   }
   for (const level of missing) {
     try {
-      mkdirSync(level);
+      makePrivateDirectory(level);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new StoreFault(`cannot create the directory ${dir}: ${code ?? 'error'} at ${level}`);

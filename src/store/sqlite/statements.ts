@@ -187,6 +187,13 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY id DESC LIMIT @limit`,
     ),
     countAuditMatching: db.prepare(`SELECT count(*) AS n FROM audit WHERE ${AUDIT_MATCHES}`),
+    // A row only when the nonce is new, or its record had run out (not purged yet).
+    claimNonce: db.prepare(
+      `INSERT INTO nonces (hash, expires_at) VALUES (@hash, @expiresAt)
+       ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= @now
+       RETURNING 1`,
+    ),
+    forgetNonces: db.prepare('DELETE FROM nonces WHERE expires_at < ?'),
     countAudit: db.prepare(
       `SELECT at - at % CAST(@bucketMs AS INTEGER) AS bucket, event, outcome, sum(count) AS count
        FROM audit WHERE at >= @since

@@ -281,6 +281,16 @@ export class SqliteStore implements Store {
     return this.commits.read(() => (this.sql.countAuditMatching.get(auditParams(query)) as { n: number }).n);
   }
 
+  claimNonce(hash: Buffer, expiresAt: number, now: number): Promise<boolean> {
+    return this.commits.write(() => this.sql.claimNonce.get({ hash, expiresAt, now }) !== undefined);
+  }
+
+  forgetNonces(before: number): Promise<void> {
+    return this.commits.write(() => {
+      this.sql.forgetNonces.run(before);
+    });
+  }
+
   countAudit(since: number, bucketMs: number): Promise<AuditCount[]> {
     return this.commits.read(() => this.sql.countAudit.all({ since, bucketMs }) as AuditCount[]);
   }

@@ -5,6 +5,7 @@
  * step type, an assertion type, an option it does not implement) throws `Unsupported`, so a project that
  * grows past it fails instead of passing by skipping.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { attr, childNamed, childrenNamed, parseXml, rootOf, stringValue, type XDocument, type XElement } from './xml';
 import { evaluate, firstValue, readProlog, Unsupported } from './xpath';
@@ -15,7 +16,13 @@ export const CON_NS = 'http://eviware.com/soapui/config';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const WSDL_SOAP11_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
+const WSDL_SOAP12_NS = 'http://schemas.xmlsoap.org/wsdl/soap12/';
 const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
+const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
+const BASE64_BINARY = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary';
 
 export interface AssertionResult {
   name: string;
@@ -90,11 +97,13 @@ function readInterface(el: XElement): WsdlInterface {
   const wsdlBinding = childrenNamed(wsdl, WSDL_NS, 'binding').find((b) => attr(b, 'name') === binding[2]);
   if (!wsdlBinding) throw new Unsupported(`interface ${name}: the WSDL has no binding ${binding[2]}`);
   const soapActions = new Map<string, string>();
+  const soapVersion = attr(el, 'soapVersion') ?? '1_1';
+  if (soapVersion !== '1_1' && soapVersion !== '1_2') throw new Unsupported(`interface ${name}: SOAP ${soapVersion} is not supported`);
   for (const op of childrenNamed(wsdlBinding, WSDL_NS, 'operation')) {
-    const soapOp = childNamed(op, WSDL_SOAP11_NS, 'operation');
+    const soapOp = childNamed(op, soapVersion === '1_2' ? WSDL_SOAP12_NS : WSDL_SOAP11_NS, 'operation');
     soapActions.set(attr(op, 'name')!, soapOp ? (attr(soapOp, 'soapAction') ?? '') : '');
   }
-  return { name, soapVersion: attr(el, 'soapVersion') ?? '1_1', soapActions };
+  return { name, soapVersion, soapActions };
 }
 
 interface Response {
@@ -240,7 +249,6 @@ async function runRequestStep(
   if (xsiType !== 'con:RequestStep') throw new Unsupported(`step ${result.step}: config ${xsiType} is not a RequestStep`);
   const iface = interfaces.get(conText(config, 'interface') ?? '');
   if (!iface) throw new Unsupported(`step ${result.step}: unknown interface ${conText(config, 'interface')}`);
-  if (iface.soapVersion !== '1_1') throw new Unsupported(`interface ${iface.name}: SOAP ${iface.soapVersion} is not supported`);
   const operation = conText(config, 'operation') ?? '';
   const soapAction = iface.soapActions.get(operation);
   if (soapAction === undefined) throw new Unsupported(`step ${result.step}: interface ${iface.name} has no operation ${operation}`);
@@ -252,7 +260,12 @@ async function runRequestStep(
   const credentials = con(request, 'credentials');
   const authType = credentials && conText(credentials, 'authType');
   const username = credentials && conText(credentials, 'username');
-  if ((authType !== undefined && authType !== 'No Authorization') || (username ?? '') !== '') {
+  // The request's "WSS-Password Type": SoapUI adds a UsernameToken with those credentials, HTTP sends none.
+  const wssPasswordType = attr(request, 'wssPasswordType') ?? '';
+  if (wssPasswordType !== '' && wssPasswordType !== 'PasswordText') {
+    throw new Unsupported(`step ${result.step}: WSS password type ${wssPasswordType} is not supported`);
+  }
+  if ((authType !== undefined && authType !== 'No Authorization') || ((username ?? '') !== '' && wssPasswordType === '')) {
     throw new Unsupported(`step ${result.step}: authentication (${authType}) is not supported`);
   }
   for (const flag of ['useWsAddressing', 'useWsReliableMessaging']) {
@@ -261,15 +274,19 @@ async function runRequestStep(
   for (const wss of ['outgoingWss', 'incomingWss']) {
     if ((attr(request, wss) ?? '') !== '') throw new Unsupported(`step ${result.step}: ${wss} is not supported`);
   }
-  const headers: Record<string, string> = {
-    'Content-Type': 'text/xml;charset=UTF-8',
-    SOAPAction: `"${soapAction}"`,
-    'User-Agent': 'dualgate-soapui-replay',
-  };
+  // As SoapUI sends them: SOAP 1.1 with SOAPAction, SOAP 1.2 with the action in the media type.
+  const headers: Record<string, string> =
+    iface.soapVersion === '1_2'
+      ? { 'Content-Type': `application/soap+xml;charset=UTF-8;action="${soapAction}"`, 'User-Agent': 'dualgate-soapui-replay' }
+      : { 'Content-Type': 'text/xml;charset=UTF-8', SOAPAction: `"${soapAction}"`, 'User-Agent': 'dualgate-soapui-replay' };
   refuseCustomHeaders(request, result.step);
 
   const endpoint = expand(conText(request, 'endpoint') ?? '', state);
-  const body = expand(conText(request, 'request') ?? '', state);
+  let body = expand(conText(request, 'request') ?? '', state);
+  if (wssPasswordType === 'PasswordText') {
+    body = withUsernameToken(body, expand(username ?? '', state), expand((credentials && conText(credentials, 'password')) ?? '', state), result.step);
+  }
+  const envelopeNs = iface.soapVersion === '1_2' ? SOAP12_ENV_NS : SOAP11_ENV_NS;
   let response: Response;
   try {
     const res = await fetch(endpoint, { method: 'POST', headers, body: Buffer.from(body, 'utf8') });
@@ -282,8 +299,32 @@ async function runRequestStep(
   state.requests.set(result.step, { request: body, response });
   for (const assertion of cons(request, 'assertion')) {
     if (isTrue(attr(assertion, 'disabled'))) continue;
-    result.assertions.push(check(assertion, response, state, result.step));
+    result.assertions.push(check(assertion, response, state, result.step, envelopeNs));
   }
+}
+
+const escapeText = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/**
+ * The request with the UsernameToken SoapUI adds for a "WSS-Password Type" of PasswordText (through WSS4J): in a
+ * mustUnderstand wsse:Security header, with a random Nonce and the Created time.
+ */
+function withUsernameToken(envelope: string, username: string, password: string, step: string): string {
+  const prefix = /^\s*<([\w.-]+):Envelope\b/.exec(envelope)?.[1];
+  if (!prefix) throw new Unsupported(`step ${step}: WS-Security needs a prefixed Envelope element`);
+  const security =
+    `<wsse:Security ${prefix}:mustUnderstand="1" xmlns:wsse="${WSSE_NS}" xmlns:wsu="${WSU_NS}">` +
+    `<wsse:UsernameToken wsu:Id="UsernameToken-${randomUUID()}">` +
+    `<wsse:Username>${escapeText(username)}</wsse:Username>` +
+    `<wsse:Password Type="${TOKEN_PROFILE}#PasswordText">${escapeText(password)}</wsse:Password>` +
+    `<wsse:Nonce EncodingType="${BASE64_BINARY}">${randomBytes(16).toString('base64')}</wsse:Nonce>` +
+    `<wsu:Created>${new Date().toISOString()}</wsu:Created>` +
+    '</wsse:UsernameToken></wsse:Security>';
+  const empty = `<${prefix}:Header/>`;
+  if (envelope.includes(empty)) return envelope.replace(empty, `<${prefix}:Header>${security}</${prefix}:Header>`);
+  const open = new RegExp(`<${prefix}:Header>`);
+  if (open.test(envelope)) return envelope.replace(open, (tag) => tag + security);
+  return envelope.replace(new RegExp(`<${prefix}:Body\\b`), (tag) => `<${prefix}:Header>${security}</${prefix}:Header>${tag}`);
 }
 
 /** SoapUI keeps a request's own HTTP headers as an escaped xml-fragment in a setting: none are supported. */
@@ -302,8 +343,8 @@ function xmlOf(response: Response): XDocument {
   return response.xml;
 }
 
-/** The SOAP 1.1 Body of the response, or why there is none. */
-function soapBody(response: Response): XElement | string {
+/** The Body of the response in the interface's SOAP version, or why there is none. */
+function soapBody(response: Response, envelopeNs: string): XElement | string {
   let doc: XDocument;
   try {
     doc = xmlOf(response);
@@ -311,12 +352,12 @@ function soapBody(response: Response): XElement | string {
     return `the response is not XML: ${(err as Error).message}`;
   }
   const envelope = rootOf(doc);
-  if (envelope.ns !== SOAP11_ENV_NS || envelope.local !== 'Envelope') return `the response is not a SOAP 1.1 envelope: <${envelope.qname}>`;
-  const body = childNamed(envelope, SOAP11_ENV_NS, 'Body');
+  if (envelope.ns !== envelopeNs || envelope.local !== 'Envelope') return `the response is not a ${envelopeNs} envelope: <${envelope.qname}>`;
+  const body = childNamed(envelope, envelopeNs, 'Body');
   return body ?? 'the SOAP envelope has no Body';
 }
 
-const isFault = (body: XElement) => childNamed(body, SOAP11_ENV_NS, 'Fault') !== undefined;
+const isFault = (body: XElement) => childNamed(body, body.ns, 'Fault') !== undefined;
 
 /** `*` in SoapUI's wildcard mode matches any run of characters; the rest is literal. */
 function wildcardMatch(expected: string, actual: string): boolean {
@@ -327,7 +368,7 @@ function wildcardMatch(expected: string, actual: string): boolean {
   return new RegExp(`^${pattern}$`).test(actual);
 }
 
-function check(assertion: XElement, response: Response, state: CaseState, step: string): AssertionResult {
+function check(assertion: XElement, response: Response, state: CaseState, step: string, envelopeNs: string): AssertionResult {
   const type = attr(assertion, 'type') ?? '';
   const name = attr(assertion, 'name') ?? type;
   const configuration = con(assertion, 'configuration');
@@ -335,18 +376,18 @@ function check(assertion: XElement, response: Response, state: CaseState, step: 
   switch (type) {
     // SoapUI's type ids, with the labels its UI shows in the comments.
     case 'SOAP Response': {
-      const body = soapBody(response);
+      const body = soapBody(response, envelopeNs);
       return verdict(typeof body !== 'string', typeof body === 'string' ? body : undefined);
     }
     case 'SOAP Fault Assertion': {
       // "Not SOAP Fault"
-      const body = soapBody(response);
+      const body = soapBody(response, envelopeNs);
       if (typeof body === 'string') return verdict(false, body);
       return verdict(!isFault(body), `the response is a SOAP Fault: ${stringValue(body).trim().slice(0, 200)}`);
     }
     case 'Not SOAP Fault Assertion': {
       // "SOAP Fault"
-      const body = soapBody(response);
+      const body = soapBody(response, envelopeNs);
       if (typeof body === 'string') return verdict(false, body);
       return verdict(isFault(body), 'the response is not a SOAP Fault');
     }

@@ -26,6 +26,8 @@ describe('dualgate store copy --to <url>', () => {
   it('copies a live SQLite deployment into an empty database in one go; its sessions keep working there', async () => {
     // No DUALGATE_JWT_SECRET: the generated one lives in the store, and must move with it.
     const sqlite = { DUALGATE_DB: join(dir, 'live.db'), DUALGATE_LOGIN_RATE: '0' };
+    // The CLI works only on a database that exists: init makes it, with its first admin.
+    expect((await runCli(['init'], sqlite)).code).toBe(0);
     for (const user of ['ann', 'bob']) await runCli(['user', 'add', user, '--password-stdin'], sqlite, `${user}-pw\n`);
     await runCli(['user', 'add', 'integ', '--password-stdin', '--role', 'integrator'], sqlite, 'integ-pw\n');
     const old = await startServeProcess(sqlite);
@@ -42,15 +44,15 @@ describe('dualgate store copy --to <url>', () => {
     const where = /^postgres:\/\/[^@]*@([^/]+\/\w+)$/.exec(target)![1];
     expect(copied).toMatchObject({ code: 0, stderr: '' });
     expect(copied.stdout).toMatch(
-      new RegExp(`^copied .*live\\.db to ${where!.replace(/\./g, '\\.')}: 3 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets, 0 login_attempts, 0 login_failures, 0 nonces\\n$`),
+      new RegExp(`^copied .*live\\.db to ${where!.replace(/\./g, '\\.')}: 4 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets, 0 login_attempts, 0 login_failures, 0 nonces\\n$`),
     );
     expect(copied.stdout + copied.stderr).not.toContain(new URL(target).password);
 
     // A second copy into the now non-empty database is refused, and changes nothing.
     const again = await runCli(['store', 'copy', '--to', target], sqlite);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(new RegExp(`^dualgate: the PostgreSQL database ${where!.replace(/\./g, '\\.')} is not empty \\(3 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets\\): copy only into an empty database\\n$`));
-    expect(await withClient(target, async (c) => (await c.query('SELECT count(*)::int AS n FROM accounts')).rows[0].n)).toBe(3);
+    expect(again.stderr).toMatch(new RegExp(`^dualgate: the PostgreSQL database ${where!.replace(/\./g, '\\.')} is not empty \\(4 accounts, 5 sessions, 5 tokens, \\d+ audit, 1 secrets\\): copy only into an empty database\\n$`));
+    expect(await withClient(target, async (c) => (await c.query('SELECT count(*)::int AS n FROM accounts')).rows[0].n)).toBe(4);
 
     // A node on PostgreSQL, without the SQLite file: every live token still validates, the ended one does not.
     const moved = await startServeProcess({ DUALGATE_DB: target, DUALGATE_LOGIN_RATE: '0' });
@@ -60,7 +62,7 @@ describe('dualgate store copy --to <url>', () => {
     expect(await atNew.alive(ended)).toBe(false);
     // New rows continue after the copied ids.
     const added = await runCli(['user', 'add', 'cid', '--password-stdin'], { DUALGATE_DB: target }, 'cid-pw\n');
-    expect(added.stdout).toMatch(/^created user cid \(id 4, /);
+    expect(added.stdout).toMatch(/^created user cid \(id 5, /);
     await atNew.logout('xweb', live[0]!.token);
     expect(await atNew.alive(live[0]!.token)).toBe(false);
   }, 60_000);

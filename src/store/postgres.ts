@@ -14,7 +14,6 @@ import type {
   NewAccount,
   Reservation,
   RevokedByToken,
-  Role,
   SessionFilter,
   SessionRow,
   Store,
@@ -23,6 +22,7 @@ import type {
   TokenKind,
   TokenRow,
 } from './types';
+import { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, CHANGEABLE_COLUMNS } from './rows';
 
 export interface PostgresOptions {
   /** A libpq-style URL; it may hold the password, so it is never shown: `where` is. */
@@ -162,72 +162,7 @@ interface Statement {
   values: unknown[];
 }
 
-type Columns = readonly unknown[];
 
-const ACCOUNT_FIELDS = [
-  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
-  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'username_key', 'failures_since',
-] as const;
-const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
-
-/** An account from `ACCOUNT_FIELDS`, starting at column `at` (rows come as arrays, as SQLite's do). */
-const accountAt = (c: Columns, at: number): AccountRow => ({
-  id: c[at] as number,
-  username: c[at + 1] as string,
-  name: c[at + 2] as string,
-  passwordHash: c[at + 3] as string,
-  role: c[at + 4] as Role,
-  isActive: c[at + 5] as boolean,
-  firstName: c[at + 6] as string,
-  lastName: c[at + 7] as string,
-  email: c[at + 8] as string,
-  customerKey: c[at + 9] as string,
-  ttl: c[at + 10] as number | null,
-  failedLogins: c[at + 11] as number,
-  lockedUntil: c[at + 12] as number | null,
-  createdAt: c[at + 13] as number,
-  updatedAt: c[at + 14] as number,
-  usernameKey: c[at + 15] as string,
-  failuresSince: c[at + 16] as number | null,
-});
-
-const SESSION_FIELDS = [
-  'id', 'account_id', 'username', 'door', 'created_at', 'last_seen_at', 'idle_ttl', 'idle_expires_at',
-  'absolute_expires_at', 'revoked_at', 'revoke_reason', 'client_ip', 'user_agent',
-] as const;
-const SESSION_COLUMNS = SESSION_FIELDS.map((column) => `s.${column}`).join(', ');
-
-const sessionAt = (c: Columns, at: number): SessionRow => ({
-  id: c[at] as string,
-  accountId: c[at + 1] as number | null,
-  username: c[at + 2] as string,
-  door: c[at + 3] as string,
-  createdAt: c[at + 4] as number,
-  lastSeenAt: c[at + 5] as number,
-  idleTtl: c[at + 6] as number,
-  idleExpiresAt: c[at + 7] as number,
-  absoluteExpiresAt: c[at + 8] as number,
-  revokedAt: c[at + 9] as number | null,
-  revokeReason: c[at + 10] as string | null,
-  clientIp: c[at + 11] as string | null,
-  userAgent: c[at + 12] as string | null,
-});
-
-const TOKEN_SESSION_AT = 3;
-const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
-
-const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
-  username: 'username',
-  usernameKey: 'username_key',
-  name: 'name',
-  passwordHash: 'password_hash',
-  role: 'role',
-  isActive: 'is_active',
-  firstName: 'first_name',
-  lastName: 'last_name',
-  email: 'email',
-  ttl: 'ttl',
-};
 
 /** Every statement's text, by the name it is prepared under. */
 /** The conditions of an `AuditQuery` ($1 to $5), each a no-op when its parameter is null. */

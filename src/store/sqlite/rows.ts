@@ -1,67 +1,7 @@
-import type { AccountChanges, AccountRow, AuditQuery, Role, SessionRow } from '../types';
+import type { AccountRow, AuditQuery } from '../types';
 
-/**
- * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
- * by position: one object per row instead of SQLite's and then ours. Each `…_FIELDS` list and its reader
- * below go together, and a statement that selects them says where they start.
- */
-export type Columns = readonly unknown[];
-
-export const ACCOUNT_FIELDS = [
-  'id', 'username', 'name', 'password_hash', 'role', 'is_active', 'first_name', 'last_name', 'email',
-  'customer_key', 'ttl', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'username_key', 'failures_since',
-] as const;
-/** The account columns `accountAt` reads, of `accounts a`. */
-export const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map((column) => `a.${column}`).join(', ');
-
-/** An account from `ACCOUNT_FIELDS`, starting at column `at`. */
-export const accountAt = (c: Columns, at: number): AccountRow => ({
-  id: c[at] as number,
-  username: c[at + 1] as string,
-  name: c[at + 2] as string,
-  passwordHash: c[at + 3] as string,
-  role: c[at + 4] as Role,
-  isActive: c[at + 5] === 1,
-  firstName: c[at + 6] as string,
-  lastName: c[at + 7] as string,
-  email: c[at + 8] as string,
-  customerKey: c[at + 9] as string,
-  ttl: c[at + 10] as number | null,
-  failedLogins: c[at + 11] as number,
-  lockedUntil: c[at + 12] as number | null,
-  createdAt: c[at + 13] as number,
-  updatedAt: c[at + 14] as number,
-  usernameKey: c[at + 15] as string,
-  failuresSince: c[at + 16] as number | null,
-});
-
-export const SESSION_FIELDS = [
-  'id', 'account_id', 'username', 'door', 'created_at', 'last_seen_at', 'idle_ttl', 'idle_expires_at',
-  'absolute_expires_at', 'revoked_at', 'revoke_reason', 'client_ip', 'user_agent',
-] as const;
-/** The session columns `sessionAt` reads, of `sessions s`. */
-export const SESSION_COLUMNS = SESSION_FIELDS.map((column) => `s.${column}`).join(', ');
-
-/** A session from `SESSION_FIELDS`, starting at column `at`. */
-export const sessionAt = (c: Columns, at: number): SessionRow => ({
-  id: c[at] as string,
-  accountId: c[at + 1] as number | null,
-  username: c[at + 2] as string,
-  door: c[at + 3] as string,
-  createdAt: c[at + 4] as number,
-  lastSeenAt: c[at + 5] as number,
-  idleTtl: c[at + 6] as number,
-  idleExpiresAt: c[at + 7] as number,
-  absoluteExpiresAt: c[at + 8] as number,
-  revokedAt: c[at + 9] as number | null,
-  revokeReason: c[at + 10] as string | null,
-  clientIp: c[at + 11] as string | null,
-  userAgent: c[at + 12] as string | null,
-});
-
-/** A token lookup reads the token's own columns, then its session's, then its account's. */
-export const TOKEN_SESSION_AT = 3;
-export const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
+export { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_FIELDS, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, CHANGEABLE_COLUMNS } from '../rows';
+import { type Columns, accountAt } from '../rows';
 
 export const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));
 
@@ -78,19 +18,6 @@ export const auditParams = (q: AuditQuery) => ({
   to: q.to ?? null,
 });
 
-/** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
-export const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {
-  username: 'username',
-  usernameKey: 'username_key',
-  name: 'name',
-  passwordHash: 'password_hash',
-  role: 'role',
-  isActive: 'is_active',
-  firstName: 'first_name',
-  lastName: 'last_name',
-  email: 'email',
-  ttl: 'ttl',
-};
 
 export function optional<R, T>(record: R | undefined, map: (r: R) => T): T | undefined {
   return record === undefined ? undefined : map(record);

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AccountRow, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import type { AccountRow, FoundToken, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
 import { usernameKey } from '../precis';
 import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';
@@ -143,18 +143,22 @@ export class Sessions {
     return publicAccount(account);
   }
 
-  /** The live session behind `token`, its idle expiry moved forward; else `InvalidToken` or `TokenExpired`. */
+  /**
+   * The live session behind `token`, its idle expiry moved forward; else `InvalidToken` or `TokenExpired`. The
+   * lookup and the use are one store call: the use is decided from the row found, in the same unit of work.
+   */
   async verify(token: unknown): Promise<LiveSession> {
-    const live = await this.liveByToken(token);
+    if (!this.issuedHere(token)) throw new InvalidToken();
     const now = this.clock.now();
-    if (now - live.session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
-      const idleExpiresAt = idleExpiryAt(live.session, now);
+    const found = await this.store.useToken(hashToken(token), (row) => {
+      if (!this.usable(row, now) || now - row.session.lastSeenAt < TOUCH_GRANULARITY_MS) return undefined;
+      const idleExpiresAt = idleExpiryAt(row.session, now);
       // Held at the absolute expiry (an xWeb integrator's session under `absolute`, every call), the idle
       // expiry does not move: only the last-seen time is written, and its index is left alone.
-      const moved = idleExpiresAt !== live.session.idleExpiresAt;
-      await this.store.touchSession(live.session.id, now, moved ? idleExpiresAt : undefined);
-      live.session = { ...live.session, lastSeenAt: now, idleExpiresAt };
-    }
+      return { lastSeenAt: now, idleExpiresAt: idleExpiresAt === row.session.idleExpiresAt ? undefined : idleExpiresAt };
+    });
+    const live = this.liveFrom(found, now);
+    if (found!.used) live.session = { ...live.session, lastSeenAt: now, idleExpiresAt: idleExpiryAt(live.session, now) };
     return live;
   }
 
@@ -409,14 +413,20 @@ export class Sessions {
   private async liveByToken(token: unknown): Promise<LiveSession> {
     if (!this.issuedHere(token)) throw new InvalidToken();
     const found = await this.store.findToken(hashToken(token));
+    return this.liveFrom(found, this.clock.now());
+  }
+
+  /** What `found` is at `now`: a live session, or the error that refuses its token. */
+  private liveFrom(found: FoundToken | undefined, now: number): LiveSession {
     if (!found) throw new InvalidToken();
-    const now = this.clock.now();
-    if (!this.isAlive(found.session, now) || (found.token.retiredAt !== null && found.token.retiredAt <= now)) {
-      throw new TokenExpired();
-    }
-    const { account } = found;
-    if (!account) throw new TokenExpired();
-    return { session: found.session, token: found.token, account: publicAccount(account) };
+    if (!this.usable(found, now)) throw new TokenExpired();
+    return { session: found.session, token: found.token, account: publicAccount(found.account!) };
+  }
+
+  /** Whether a token found is good at `now`: its session alive, the token not retired, the account there. */
+  private usable(found: FoundToken, now: number): boolean {
+    const retired = found.token.retiredAt !== null && found.token.retiredAt <= now;
+    return this.isAlive(found.session, now) && !retired && found.account !== undefined;
   }
 
   /** The session's new token, the presented one retired; undefined when the session has been revoked meanwhile. */

@@ -9,6 +9,7 @@ import type {
   AuditPage,
   AuditQuery,
   AuditRow,
+  FoundToken,
   LockoutLimits,
   LoginAttempt,
   NewAccount,
@@ -16,6 +17,7 @@ import type {
   RevokedByToken,
   SessionFilter,
   SessionRow,
+  SessionUse,
   Store,
   StoredAuditRow,
   StoreWrite,
@@ -592,7 +594,7 @@ export class PostgresStore implements Store {
     await this.run(writeStatement({ write: 'createSession', session, token }));
   }
 
-  async findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
+  async findToken(hash: Buffer): Promise<FoundToken | undefined> {
     const [row] = await this.rows('tokenWithAccount', [hash]);
     if (!row) return undefined;
     const session = sessionAt(row, TOKEN_SESSION_AT);
@@ -605,6 +607,15 @@ export class PostgresStore implements Store {
     };
     const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
     return { token, session, account };
+  }
+
+  /** The read, then the use among the turn's uses (one statement for them all): a use needs no transaction. */
+  async useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined> {
+    const found = await this.findToken(hash);
+    if (!found) return undefined;
+    const used = use(found);
+    if (used) await this.touchSession(found.session.id, used.lastSeenAt, used.idleExpiresAt);
+    return { ...found, used };
   }
 
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {

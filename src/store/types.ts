@@ -185,6 +185,19 @@ export type StoreWrite =
   | { write: 'deleteAccount'; id: number }
   | { write: 'appendAudit'; row: AuditRow };
 
+/** A token as `findToken` answers it: with its session, and the session's account unless deleted. */
+export interface FoundToken {
+  token: TokenRow;
+  session: SessionRow;
+  account: AccountRow | undefined;
+}
+
+/** A use of a session to record: the last-seen time, and the idle expiry unless undefined (left as it is). */
+export interface SessionUse {
+  lastSeenAt: number;
+  idleExpiresAt: number | undefined;
+}
+
 export interface Store {
   /** A unit of work: these writes, in this order, in one transaction; all of them are committed or none. */
   atomically(writes: readonly StoreWrite[]): Promise<void>;
@@ -230,7 +243,13 @@ export interface Store {
 
   createSession(session: SessionRow, token: Omit<TokenRow, 'sessionId' | 'retiredAt'>): Promise<void>;
   /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
-  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined>;
+  findToken(hash: Buffer): Promise<FoundToken | undefined>;
+  /**
+   * `findToken` and, in the same unit of work, the use of the session that `use` asks for from what was found
+   * (undefined: nothing written), as `touchSession` writes it; the answer says which use was written. One
+   * call where a validation had two. `use` runs synchronously, and may run more than once (a batch retried).
+   */
+  useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined>;
   /** Records a use of the session; an undefined `idleExpiresAt` leaves the idle expiry (and its index) as it is. */
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void>;
   /**

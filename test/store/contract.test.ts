@@ -194,6 +194,46 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
   });
 
+  it('uses a token in one call: the lookup, then the use its answer asks for, or none', async () => {
+    const account = await store.createAccount(ACCOUNT, AT);
+    const session = sessionOf(account, 'session-u');
+    await store.createSession(session, { hash: hash(40), kind: 'cookie', createdAt: AT + 6 });
+    const token = { hash: hash(40), sessionId: 'session-u', kind: 'cookie', createdAt: AT + 6, retiredAt: null };
+    const seen: unknown[] = [];
+
+    // The use is decided from the row as it was before it: here the last-seen time and the idle expiry.
+    const moved = await store.useToken(hash(40), (found) => {
+      seen.push(found);
+      return { lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 };
+    });
+    expect(seen).toEqual([{ token, session, account }]);
+    expect(moved).toEqual({ token, session, account, used: { lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 } });
+    expect(await store.findSession('session-u')).toEqual({ ...session, lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 });
+
+    // The last-seen time alone: the idle expiry stays.
+    const lastSeen = await store.useToken(hash(40), () => ({ lastSeenAt: AT + 200, idleExpiresAt: undefined }));
+    expect(lastSeen?.used).toEqual({ lastSeenAt: AT + 200, idleExpiresAt: undefined });
+    expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 });
+
+    // No use asked for: nothing written.
+    const untouched = await store.useToken(hash(40), () => undefined);
+    expect(untouched).toEqual({ token, session: { ...session, lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 }, account, used: undefined });
+    expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 });
+
+    // An unknown token: undefined, and nothing is asked.
+    expect(await store.useToken(hash(41), () => {
+      throw new Error('asked for an unknown token');
+    })).toBeUndefined();
+
+    // Concurrent uses of one session: each answered, and one of them is what stays (a store may write them in
+    // any order, as it may concurrent `touchSession`s).
+    const many = await Promise.all([1, 2, 3].map((n) => store.useToken(hash(40), () => ({ lastSeenAt: AT + 300 + n, idleExpiresAt: AT + 3300 + n }))));
+    expect(many.map((m) => m?.used?.lastSeenAt)).toEqual([AT + 301, AT + 302, AT + 303]);
+    const last = (await store.findSession('session-u'))!;
+    expect([AT + 301, AT + 302, AT + 303]).toContain(last.lastSeenAt);
+    expect(last.idleExpiresAt).toBe(last.lastSeenAt + 3000);
+  });
+
   it('rotates a token: the new one added, the old retired (never later than before), nothing once revoked', async () => {
     const account = await store.createAccount(ACCOUNT, AT);
     await store.createSession(sessionOf(account, 's4'), { hash: hash(7), kind: 'guid', createdAt: AT });

@@ -12,6 +12,7 @@ import type {
   AuditPage,
   AuditQuery,
   AuditRow,
+  FoundToken,
   LockoutLimits,
   LoginAttempt,
   NewAccount,
@@ -19,6 +20,7 @@ import type {
   RevokedByToken,
   SessionFilter,
   SessionRow,
+  SessionUse,
   Store,
   StoredAuditRow,
   StoreWrite,
@@ -156,29 +158,43 @@ export class SqliteStore implements Store {
     return this.commits.write(() => this.atomic.createSession(session, token));
   }
 
-  findToken(hash: Buffer): Promise<{ token: TokenRow; session: SessionRow; account: AccountRow | undefined } | undefined> {
-    return this.commits.read(() => {
-      const row = this.sql.tokenWithAccount.get(hash) as Columns | undefined;
-      if (!row) return undefined;
-      const session = sessionAt(row, TOKEN_SESSION_AT);
-      const token: TokenRow = {
-        hash,
-        sessionId: session.id,
-        kind: row[0] as TokenKind,
-        createdAt: row[1] as number,
-        retiredAt: row[2] as number | null,
-      };
-      // A LEFT JOIN's missing account reads as nulls; an account's id never is null.
-      const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
-      return { token, session, account };
+  findToken(hash: Buffer): Promise<FoundToken | undefined> {
+    return this.commits.read(() => this.tokenFound(hash));
+  }
+
+  useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined> {
+    return this.commits.write(() => {
+      const found = this.tokenFound(hash);
+      if (!found) return undefined;
+      const used = use(found);
+      if (used) this.touch(found.session.id, used);
+      return { ...found, used };
     });
   }
 
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
-    return this.commits.write(() => {
-      if (idleExpiresAt === undefined) this.sql.touchLastSeen.run(lastSeenAt, id);
-      else this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
-    });
+    return this.commits.write(() => this.touch(id, { lastSeenAt, idleExpiresAt }));
+  }
+
+  private tokenFound(hash: Buffer): FoundToken | undefined {
+    const row = this.sql.tokenWithAccount.get(hash) as Columns | undefined;
+    if (!row) return undefined;
+    const session = sessionAt(row, TOKEN_SESSION_AT);
+    const token: TokenRow = {
+      hash,
+      sessionId: session.id,
+      kind: row[0] as TokenKind,
+      createdAt: row[1] as number,
+      retiredAt: row[2] as number | null,
+    };
+    // A LEFT JOIN's missing account reads as nulls; an account's id never is null.
+    const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
+    return { token, session, account };
+  }
+
+  private touch(id: string, { lastSeenAt, idleExpiresAt }: SessionUse): void {
+    if (idleExpiresAt === undefined) this.sql.touchLastSeen.run(lastSeenAt, id);
+    else this.sql.touchSession.run(lastSeenAt, idleExpiresAt, id);
   }
 
   rotateToken(

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AccountRow, FoundToken, LoginAttempt, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
+import type { AccountRow, FoundToken, LoginAttempt, SessionUse, TokenUse, UsedToken, Reservation, Role, SessionFilter, SessionRow, Store, TokenKind, TokenRow } from '../store/types';
 import { usernameKey } from '../precis';
 import { endSessionsOf, publicAccount, type Account } from './accounts';
 import type { AuditLog } from './audit';
@@ -150,13 +150,52 @@ export class Sessions {
   async verify(token: unknown): Promise<LiveSession> {
     if (!this.issuedHere(token)) throw new InvalidToken();
     const now = this.clock.now();
-    const found = await this.store.useToken(hashToken(token), (row) => {
-      if (!this.usable(row, now) || now - row.session.lastSeenAt < TOUCH_GRANULARITY_MS) return undefined;
-      const idleExpiresAt = idleExpiryAt(row.session, now);
-      // Held at the absolute expiry (an xWeb integrator's session under `absolute`, every call), the idle
-      // expiry does not move: only the last-seen time is written, and its index is left alone.
-      return { lastSeenAt: now, idleExpiresAt: idleExpiresAt === row.session.idleExpiresAt ? undefined : idleExpiresAt };
-    });
+    const [found] = await this.store.useTokens([{ hash: hashToken(token), use: (row) => this.useAt(row, now) }]);
+    return this.liveAfterUse(found, now);
+  }
+
+  /**
+   * `verify(caller)` and, if `admits` the caller's live session, `verify(token)`, in one store call. The
+   * caller's refusal is thrown (`InvalidToken` too when `admits` says no), and then `token` is neither read nor
+   * used; `token`'s own refusal is answered, not thrown.
+   */
+  async verifyAdmitted(
+    caller: unknown,
+    admits: (live: LiveSession) => boolean,
+    token: unknown,
+  ): Promise<{ caller: LiveSession; token: LiveSession | InvalidToken | TokenExpired }> {
+    if (!this.issuedHere(caller)) throw new InvalidToken();
+    const now = this.clock.now();
+    const callerUse: TokenUse = {
+      hash: hashToken(caller),
+      use: (row) => this.useAt(row, now),
+      next: (row) => row !== undefined && this.usable(row, now) && admits(this.liveOf(row)),
+    };
+    const tokenIssued = this.issuedHere(token);
+    const steps = tokenIssued ? [callerUse, { hash: hashToken(token), use: (row: FoundToken) => this.useAt(row, now) }] : [callerUse];
+    const [callerFound, tokenFound] = await this.store.useTokens(steps);
+    const callerLive = this.liveAfterUse(callerFound, now);
+    if (!admits(callerLive)) throw new InvalidToken();
+    if (!tokenIssued) return { caller: callerLive, token: new InvalidToken() };
+    try {
+      return { caller: callerLive, token: this.liveAfterUse(tokenFound, now) };
+    } catch (err) {
+      if (err instanceof InvalidToken || err instanceof TokenExpired) return { caller: callerLive, token: err };
+      throw err;
+    }
+  }
+
+  /** The use a validation at `now` writes for a token found: none when refused or seen within the last second. */
+  private useAt(row: FoundToken, now: number): SessionUse | undefined {
+    if (!this.usable(row, now) || now - row.session.lastSeenAt < TOUCH_GRANULARITY_MS) return undefined;
+    const idleExpiresAt = idleExpiryAt(row.session, now);
+    // Held at the absolute expiry (an xWeb integrator's session under `absolute`, every call), the idle
+    // expiry does not move: only the last-seen time is written, and its index is left alone.
+    return { lastSeenAt: now, idleExpiresAt: idleExpiresAt === row.session.idleExpiresAt ? undefined : idleExpiresAt };
+  }
+
+  /** The live session after `useAt`'s use, or the refusal `verify` throws. */
+  private liveAfterUse(found: UsedToken | undefined, now: number): LiveSession {
     const live = this.liveFrom(found, now);
     if (found!.used) live.session = { ...live.session, lastSeenAt: now, idleExpiresAt: idleExpiryAt(live.session, now) };
     return live;
@@ -420,6 +459,10 @@ export class Sessions {
   private liveFrom(found: FoundToken | undefined, now: number): LiveSession {
     if (!found) throw new InvalidToken();
     if (!this.usable(found, now)) throw new TokenExpired();
+    return this.liveOf(found);
+  }
+
+  private liveOf(found: FoundToken): LiveSession {
     return { session: found.session, token: found.token, account: publicAccount(found.account!) };
   }
 

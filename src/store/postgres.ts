@@ -17,12 +17,13 @@ import type {
   RevokedByToken,
   SessionFilter,
   SessionRow,
-  SessionUse,
   Store,
   StoredAuditRow,
   StoreWrite,
   TokenKind,
   TokenRow,
+  TokenUse,
+  UsedToken,
 } from './types';
 import { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, CHANGEABLE_COLUMNS } from './rows';
 
@@ -609,13 +610,17 @@ export class PostgresStore implements Store {
     return { token, session, account };
   }
 
-  /** The read, then the use among the turn's uses (one statement for them all): a use needs no transaction. */
-  async useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined> {
-    const found = await this.findToken(hash);
-    if (!found) return undefined;
-    const used = use(found);
-    if (used) await this.touchSession(found.session.id, used.lastSeenAt, used.idleExpiresAt);
-    return { ...found, used };
+  /** Each read, then its use among the turn's uses (one statement for them all): a use needs no transaction. */
+  async useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]> {
+    const answers: (UsedToken | undefined)[] = [];
+    for (const step of uses) {
+      const found = await this.findToken(step.hash);
+      const used = found && step.use(found);
+      if (used) await this.touchSession(found.session.id, used.lastSeenAt, used.idleExpiresAt);
+      answers.push(found && { ...found, used });
+      if (step.next && !step.next(found)) break;
+    }
+    return answers;
   }
 
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {

@@ -192,6 +192,18 @@ export interface FoundToken {
   account: AccountRow | undefined;
 }
 
+/** A token to read and use, for `useTokens`. */
+export interface TokenUse {
+  hash: Buffer;
+  /** The use of the session to write, from the token found (undefined: none). */
+  use(found: FoundToken): SessionUse | undefined;
+  /** Whether to go on to the next token (when absent: yes). */
+  next?(found: FoundToken | undefined): boolean;
+}
+
+/** A token found by `useTokens`, with the use it wrote (undefined: none). */
+export type UsedToken = FoundToken & { used: SessionUse | undefined };
+
 /** A use of a session to record: the last-seen time, and the idle expiry unless undefined (left as it is). */
 export interface SessionUse {
   lastSeenAt: number;
@@ -245,11 +257,13 @@ export interface Store {
   /** The token, its session and the session's account (gone if deleted), by the token's hash; one read. */
   findToken(hash: Buffer): Promise<FoundToken | undefined>;
   /**
-   * `findToken` and, in the same unit of work, the use of the session that `use` asks for from what was found
-   * (undefined: nothing written), as `touchSession` writes it; the answer says which use was written. One
-   * call where a validation had two. `use` runs synchronously, and may run more than once (a batch retried).
+   * Each token in turn: `findToken`, then the use of its session that `use` asks for from what was found
+   * (undefined: nothing written), as `touchSession` writes it; the tokens after one whose `next` says no are
+   * neither read nor used. All in one unit of work: one call where a validation had two, and an admission with
+   * the validation it allows four. Answers what was found for each token read, with the use written.
+   * `use` and `next` run synchronously, and may run more than once (a batch retried).
    */
-  useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined>;
+  useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]>;
   /** Records a use of the session; an undefined `idleExpiresAt` leaves the idle expiry (and its index) as it is. */
   touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void>;
   /**

@@ -181,6 +181,47 @@ describe('sessions and tokens', () => {
     });
   });
 
+  describe('verifyAdmitted (a caller and the token it asks about, in one store call)', () => {
+    const lastSeen = (id: string) => {
+      const db = t.raw();
+      const row = db.prepare('SELECT last_seen_at FROM sessions WHERE id = ?').get(id) as { last_seen_at: number };
+      db.close();
+      return row.last_seen_at;
+    };
+    const guid = (live: { token: { kind: string } }) => live.token.kind === 'guid';
+
+    it('checks and uses both, as verify does each, and answers the token\'s refusal without throwing it', async () => {
+      const caller = await login('guid');
+      const customer = await login('cookie');
+      const ended = await login('cookie');
+      await t.core.sessions.logout(ended.token, ctx);
+      t.clock.advance(5000);
+      const both = await t.core.sessions.verifyAdmitted(caller.token, guid, customer.token);
+      expect(both.caller.session).toMatchObject({ id: caller.session.id, lastSeenAt: t.clock.now(), idleExpiresAt: t.clock.now() + HOUR });
+      expect(both.token).toMatchObject({ session: { id: customer.session.id, lastSeenAt: t.clock.now() }, account: { username: 'ann' } });
+      expect(lastSeen(caller.session.id)).toBe(t.clock.now());
+      expect(lastSeen(customer.session.id)).toBe(t.clock.now());
+      expect((await t.core.sessions.verifyAdmitted(caller.token, guid, ended.token)).token).toBeInstanceOf(TokenExpired);
+      expect((await t.core.sessions.verifyAdmitted(caller.token, guid, 'not a token')).token).toBeInstanceOf(InvalidToken);
+      expect((await t.core.sessions.verifyAdmitted(caller.token, guid, undefined)).token).toBeInstanceOf(InvalidToken);
+    });
+
+    it("throws the caller's refusal, and then neither reads nor uses the token", async () => {
+      const caller = await login('guid');
+      const customer = await login('cookie');
+      t.clock.advance(5000);
+      // Not admitted: the caller's own use is still recorded, as verify records it; the customer's is not.
+      await expect(t.core.sessions.verifyAdmitted(caller.token, () => false, customer.token)).rejects.toBeInstanceOf(InvalidToken);
+      expect(lastSeen(caller.session.id)).toBe(t.clock.now());
+      expect(lastSeen(customer.session.id)).toBe(customer.session.lastSeenAt);
+      await expect(t.core.sessions.verifyAdmitted('unknown', guid, customer.token)).rejects.toBeInstanceOf(InvalidToken);
+      await t.core.sessions.logout(caller.token, ctx);
+      await expect(t.core.sessions.verifyAdmitted(caller.token, guid, customer.token)).rejects.toBeInstanceOf(TokenExpired);
+      await expect(t.core.sessions.verifyAdmitted(customer.token, guid, customer.token)).rejects.toBeInstanceOf(InvalidToken);
+      expect(lastSeen(customer.session.id)).toBe(t.clock.now());
+    });
+  });
+
   describe('renew', () => {
     it('gives a new token for the same session and kills the old one', async () => {
       const first = await login('jwt');

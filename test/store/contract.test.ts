@@ -194,7 +194,7 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
   });
 
-  it('uses a token in one call: the lookup, then the use its answer asks for, or none', async () => {
+  it('uses tokens in one call: each lookup, then the use its answer asks for, or none, until one says stop', async () => {
     const account = await store.createAccount(ACCOUNT, AT);
     const session = sessionOf(account, 'session-u');
     await store.createSession(session, { hash: hash(40), kind: 'cookie', createdAt: AT + 6 });
@@ -202,35 +202,58 @@ describe(`store contract (${TEST_STORE})`, () => {
     const seen: unknown[] = [];
 
     // The use is decided from the row as it was before it: here the last-seen time and the idle expiry.
-    const moved = await store.useToken(hash(40), (found) => {
-      seen.push(found);
-      return { lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 };
-    });
+    const [moved] = await store.useTokens([
+      {
+        hash: hash(40),
+        use: (found) => {
+          seen.push(found);
+          return { lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 };
+        },
+      },
+    ]);
     expect(seen).toEqual([{ token, session, account }]);
     expect(moved).toEqual({ token, session, account, used: { lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 } });
     expect(await store.findSession('session-u')).toEqual({ ...session, lastSeenAt: AT + 100, idleExpiresAt: AT + 3100 });
 
     // The last-seen time alone: the idle expiry stays.
-    const lastSeen = await store.useToken(hash(40), () => ({ lastSeenAt: AT + 200, idleExpiresAt: undefined }));
+    const [lastSeen] = await store.useTokens([{ hash: hash(40), use: () => ({ lastSeenAt: AT + 200, idleExpiresAt: undefined }) }]);
     expect(lastSeen?.used).toEqual({ lastSeenAt: AT + 200, idleExpiresAt: undefined });
-    expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 });
+    const afterUse = { ...session, lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 };
+    expect(await store.findSession('session-u')).toEqual(afterUse);
 
-    // No use asked for: nothing written.
-    const untouched = await store.useToken(hash(40), () => undefined);
-    expect(untouched).toEqual({ token, session: { ...session, lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 }, account, used: undefined });
-    expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 200, idleExpiresAt: AT + 3100 });
+    // No use asked for: nothing written. An unknown token: undefined, and no use is asked for.
+    const unasked = () => {
+      throw new Error('a use asked for an unknown token');
+    };
+    expect(await store.useTokens([{ hash: hash(40), use: () => undefined }, { hash: hash(41), use: unasked }])).toEqual([
+      { token, session: afterUse, account, used: undefined },
+      undefined,
+    ]);
+    expect(await store.findSession('session-u')).toEqual(afterUse);
 
-    // An unknown token: undefined, and nothing is asked.
-    expect(await store.useToken(hash(41), () => {
-      throw new Error('asked for an unknown token');
-    })).toBeUndefined();
+    // Two tokens, the second read after the first's use; a `next` that says no leaves the rest unread.
+    const other = sessionOf(account, 'session-v');
+    await store.createSession(other, { hash: hash(42), kind: 'guid', createdAt: AT + 7 });
+    const nexts: unknown[] = [];
+    const pair = await store.useTokens([
+      { hash: hash(41), use: unasked, next: (found) => (nexts.push(found), true) },
+      { hash: hash(42), use: () => ({ lastSeenAt: AT + 300, idleExpiresAt: undefined }) },
+      { hash: hash(40), use: (found) => ({ lastSeenAt: found.session.lastSeenAt + 1, idleExpiresAt: undefined }), next: () => false },
+      { hash: hash(42), use: unasked },
+    ]);
+    expect(nexts).toEqual([undefined]);
+    expect(pair.map((p) => p?.used)).toEqual([undefined, { lastSeenAt: AT + 300, idleExpiresAt: undefined }, { lastSeenAt: AT + 201, idleExpiresAt: undefined }]);
+    expect(await store.findSession('session-v')).toMatchObject({ lastSeenAt: AT + 300, idleExpiresAt: AT + 4000 });
+    expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 201 });
 
     // Concurrent uses of one session: each answered, and one of them is what stays (a store may write them in
     // any order, as it may concurrent `touchSession`s).
-    const many = await Promise.all([1, 2, 3].map((n) => store.useToken(hash(40), () => ({ lastSeenAt: AT + 300 + n, idleExpiresAt: AT + 3300 + n }))));
-    expect(many.map((m) => m?.used?.lastSeenAt)).toEqual([AT + 301, AT + 302, AT + 303]);
+    const many = await Promise.all(
+      [1, 2, 3].map((n) => store.useTokens([{ hash: hash(40), use: () => ({ lastSeenAt: AT + 400 + n, idleExpiresAt: AT + 3400 + n }) }])),
+    );
+    expect(many.map(([m]) => m?.used?.lastSeenAt)).toEqual([AT + 401, AT + 402, AT + 403]);
     const last = (await store.findSession('session-u'))!;
-    expect([AT + 301, AT + 302, AT + 303]).toContain(last.lastSeenAt);
+    expect([AT + 401, AT + 402, AT + 403]).toContain(last.lastSeenAt);
     expect(last.idleExpiresAt).toBe(last.lastSeenAt + 3000);
   });
 

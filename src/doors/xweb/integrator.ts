@@ -52,9 +52,31 @@ export async function admitCaller({ core, xweb }: XwebDeps, caller: Caller, ctx:
   }
   if (caller.token === undefined) throw new RequestError('Unauthenticated', 'No integrator token');
   const live = await core.sessions.verify(caller.token);
-  // A customer token (a `user` account's) or another door's token is no integrator token.
-  if (live.token.kind !== 'guid' || live.account.role !== 'integrator') throw new InvalidToken();
+  if (!isIntegrator(live)) throw new InvalidToken();
   return { token: caller.token, live };
+}
+
+/** A customer token (a `user` account's) or another door's token is no integrator token. */
+function isIntegrator(live: LiveSession): boolean {
+  return live.token.kind === 'guid' && live.account.role === 'integrator';
+}
+
+/**
+ * `admitCaller` for a token caller, and the check of a customer's `token` (its session's use recorded), in one
+ * store call: the customer's token is read only once the integrator is admitted. Answers the admission, and
+ * the customer's live session or undefined (a token unknown, or whose session has ended).
+ */
+export async function admitValidating(
+  { core }: XwebDeps,
+  caller: Caller & { scheme: 'token' },
+  token: string,
+): Promise<{ admitted: Admitted; customer: LiveSession | undefined }> {
+  if (caller.token === undefined) throw new RequestError('Unauthenticated', 'No integrator token');
+  const checked = await core.sessions.verifyAdmitted(caller.token, isIntegrator, token);
+  return {
+    admitted: { token: caller.token, live: checked.caller },
+    customer: checked.token instanceof InvalidToken || checked.token instanceof TokenExpired ? undefined : checked.token,
+  };
 }
 
 /**

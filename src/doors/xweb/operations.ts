@@ -1,6 +1,6 @@
-import { BadInput, InvalidToken, TokenExpired, type RequestContext } from '../../core';
+import { BadInput, InvalidToken, TokenExpired, type LiveSession, type RequestContext } from '../../core';
 import { sameSecret } from '../../http/credentials';
-import { admitCaller, handBack, integratorLogin, type Caller, type XwebDeps } from './integrator';
+import { admitCaller, admitValidating, handBack, integratorLogin, type Caller, type XwebDeps } from './integrator';
 
 /** The door's name in audit rows, session records and request logs. */
 export const XWEB_DOOR = 'xweb';
@@ -38,7 +38,16 @@ export interface XwebOperation {
   /** JSON over GET allowed: never for an operation that takes a password, which must not travel in a URL. */
   get: boolean;
   run(deps: XwebDeps, params: Params, ctx: RequestContext): Promise<Outcome>;
+  /**
+   * For an operation that only checks a customer token: the field that holds it, and the outcome for its live
+   * session (undefined: unknown or ended). With a token caller, the integrator's admission and this check are
+   * then one store call (`admitValidating`) instead of `run` after the admission.
+   */
+  validates?: { field: string; answer(customer: LiveSession | undefined): Outcome };
 }
+
+/** WebValidate's outcome: the customer key of a live session, else the nil GUID. */
+const customerKeyOf = (customer: LiveSession | undefined): Outcome => ({ result: customer ? customer.account.customerKey : NIL_GUID });
 
 /** The xWeb door's operations: adding one is adding a row here (and to the WSDL), and a test. */
 export const OPERATIONS: readonly XwebOperation[] = [
@@ -81,12 +90,12 @@ export const OPERATIONS: readonly XwebOperation[] = [
     fields: [{ name: 'authenticationToken', required: true }],
     integrator: true,
     get: true,
+    validates: { field: 'authenticationToken', answer: customerKeyOf },
     async run({ core }, p) {
       try {
-        const live = await core.sessions.verify(p.authenticationToken!.trim());
-        return { result: live.account.customerKey };
+        return customerKeyOf(await core.sessions.verify(p.authenticationToken!.trim()));
       } catch (err) {
-        if (err instanceof InvalidToken || err instanceof TokenExpired) return { result: NIL_GUID };
+        if (err instanceof InvalidToken || err instanceof TokenExpired) return customerKeyOf(undefined);
         throw err;
       }
     },
@@ -133,6 +142,10 @@ export async function perform(deps: XwebDeps, op: XwebOperation, params: Params,
   if (!op.integrator) {
     const { token, result } = await op.run(deps, params, ctx);
     return { token: token!, result };
+  }
+  if (op.validates && caller.scheme === 'token') {
+    const { admitted, customer } = await admitValidating(deps, caller, params[op.validates.field]!.trim());
+    return { token: await handBack(deps, admitted, ctx), result: op.validates.answer(customer).result };
   }
   const integrator = await admitCaller(deps, caller, ctx);
   // A live integrator token vouches for the caller: its address is not throttled, and the end users it

@@ -26,6 +26,8 @@ import type {
   StoreWrite,
   TokenKind,
   TokenRow,
+  TokenUse,
+  UsedToken,
 } from '../types';
 import { FAULT_REASONS, Refused, translate } from './errors';
 import { type Columns, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, accountAt, sessionAt, accountOrNone, CHANGEABLE_COLUMNS, optional, auditParams } from './rows';
@@ -162,13 +164,17 @@ export class SqliteStore implements Store {
     return this.commits.read(() => this.tokenFound(hash));
   }
 
-  useToken(hash: Buffer, use: (found: FoundToken) => SessionUse | undefined): Promise<(FoundToken & { used: SessionUse | undefined }) | undefined> {
+  useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]> {
     return this.commits.write(() => {
-      const found = this.tokenFound(hash);
-      if (!found) return undefined;
-      const used = use(found);
-      if (used) this.touch(found.session.id, used);
-      return { ...found, used };
+      const answers: (UsedToken | undefined)[] = [];
+      for (const step of uses) {
+        const found = this.tokenFound(step.hash);
+        const used = found && step.use(found);
+        if (used) this.touch(found.session.id, used);
+        answers.push(found && { ...found, used });
+        if (step.next && !step.next(found)) break;
+      }
+      return answers;
     });
   }
 

@@ -576,18 +576,23 @@ describe('operator console API', () => {
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
         expect(res.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
+        expect(res.headers.get('content-security-policy')).toContain("base-uri 'self'");
         expect(res.headers.get('x-frame-options')).toBe('DENY');
       }
       const html = await (await fetch(`${server.url}/console/`)).text();
-      const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      // One base, at the root here; every other address of the page is relative to it.
+      const bases = [...html.matchAll(/<base href="([^"]*)">/g)].map((m) => m[1]!);
+      expect(bases).toEqual(['/console/']);
+      const references = [...html.matchAll(/<(?!base)[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
       expect(references.length).toBeGreaterThan(3);
-      // Nothing from another site: every file the page loads is served here.
-      for (const ref of references) expect(ref).toMatch(/^(\/console\/|#)/);
-      for (const ref of references.filter((r) => r.startsWith('/console/'))) {
+      // Nothing from another site, and nothing at an absolute path: every file the page loads is served here.
+      for (const ref of references) expect(ref).toMatch(/^(#|[a-z][\w.-]*(\/[\w.-]+)*$)/);
+      const base = new URL(bases[0]!, server.url);
+      for (const ref of references.filter((r) => !r.startsWith('#'))) {
         // The page's files are public; the one API link (the audit export) needs a console session.
-        expect([ref, (await fetch(server.url + ref)).status]).toEqual([ref, ref.startsWith('/console/api/') ? 401 : 200]);
+        expect([ref, (await fetch(new URL(ref, base))).status]).toEqual([ref, ref.startsWith('api/') ? 401 : 200]);
       }
-      expect(references.filter((r) => r.startsWith('/console/api/'))).toEqual(['/console/api/audit.csv']);
+      expect(references.filter((r) => r.startsWith('api/'))).toEqual(['api/audit.csv']);
       const script = await fetch(`${server.url}/console/app.js`);
       expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const imports = [...(await script.text()).matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]!);

@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { escapeXml } from '../../http/soap/markup';
+import { CONSOLE_PATH } from './auth';
 
 /** The package's root: three levels above this file, whether it runs from src/ or from dist/. */
 const ROOT = join(__dirname, '..', '..', '..');
@@ -48,4 +50,18 @@ export class ConsoleAssets {
     }
     return files;
   }
+}
+
+/** The base the page is written with in `console/index.html`: right when the console is served at the root. */
+const PAGE_BASE = '<base href="/console/">';
+
+/**
+ * The page with its `<base href>` where it is served: under DUALGATE_PUBLIC_URL's path prefix and the mount
+ * path (`/auth/console/`), so the page's relative addresses (its files, its API calls) resolve there.
+ */
+export function pageWithBase(page: Buffer, mountPath: string): Buffer {
+  // One leading slash whatever the mount path says (`//host/...` would be another site), none at its end.
+  const href = `${mountPath.replace(/^\/+/, '/').replace(/\/+$/, '')}${CONSOLE_PATH}/`;
+  if (href === `${CONSOLE_PATH}/`) return page;
+  return Buffer.from(page.toString('utf8').replace(PAGE_BASE, `<base href="${escapeXml(href)}">`), 'utf8');
 }

@@ -6,7 +6,7 @@ import { requestContext } from '../../http/context';
 import { NO_STORE, setHeaders } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
 import { consoleOperations, type ConsoleOperation } from './api';
-import { ConsoleAssets } from './assets';
+import { ConsoleAssets, pageWithBase } from './assets';
 import { CONSOLE_DOOR, CONSOLE_PATH, CSRF_HEADER, expiredCookieLine, requireCsrf, requireOperator, sessionCookie, type Operator } from './auth';
 import { sendError } from './errors';
 
@@ -14,7 +14,8 @@ const API = `${CONSOLE_PATH}/api`;
 
 /**
  * What the page may do: its own scripts, styles and images, calls to this server, and nothing else; no
- * inline script or style, no framing by another page.
+ * inline script or style, no framing by another page, and a `<base>` on this server only (the page's own, which
+ * places it under the prefix it is served at).
  */
 const PAGE_POLICY = [
   "default-src 'none'",
@@ -24,7 +25,7 @@ const PAGE_POLICY = [
   "connect-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",
-  "base-uri 'none'",
+  "base-uri 'self'",
 ].join('; ');
 
 /**
@@ -72,9 +73,11 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
       res.status(404).type('text/plain').send('Not found\n');
       return;
     }
-    if (name === 'index.html') res.set('Content-Security-Policy', PAGE_POLICY);
+    const isPage = name === 'index.html';
+    if (isPage) res.set('Content-Security-Policy', PAGE_POLICY);
     res.set('Cache-Control', 'no-cache');
-    res.status(200).type(asset.type).send(req.method === 'HEAD' ? undefined : asset.body);
+    const body = isPage ? pageWithBase(asset.body, cookieScopeOf(res).mountPath) : asset.body;
+    res.status(200).type(asset.type).send(req.method === 'HEAD' ? undefined : body);
   };
   router.get([CONSOLE_PATH, `${CONSOLE_PATH}/`, `${CONSOLE_PATH}/index.html`], (req, res) => page(req, res, 'index.html'));
   router.get(`${CONSOLE_PATH}/:file`, (req, res, next) => {

@@ -20,6 +20,8 @@ export interface Route {
   /** The operation for the log line and metrics, when the route alone says it; a handler may set it later. */
   operation?: string;
   handle: Handler;
+  /** Where a route speaks another dialect than the rest of its door (SOAP beside JSON): its own renderer. */
+  fail?(x: Exchange, err: unknown): void;
 }
 
 /** A door: its routes, the headers every answer of them carries, and its one error table. */
@@ -95,12 +97,23 @@ export class RouteTable {
   /** The route answering `method` on `url` (the query is ignored), `BAD_PATH`, or undefined. */
   find(method: string | undefined, url: string): Match | typeof BAD_PATH | undefined {
     if (!ALL_METHODS.includes(method as HTTPMethod)) return undefined;
-    const found = this.router.find(method as HTTPMethod, url);
+    // As Express does, a path is matched as it was sent: `log%2Dout` is not `log-out` (a percent-escape must
+    // not reach a route its letters do not name). So every `%` goes to find-my-way escaped, which leaves the
+    // static part as sent, and the parameters come back as sent, to be decoded here.
+    const escaped = url.includes('%');
+    const found = this.router.find(method as HTTPMethod, escaped ? url.replaceAll('%', '%25') : url);
     if (found === null) return undefined;
-    // find-my-way's answer for a path it cannot decode carries no store.
+    // find-my-way's answer for a path it cannot read carries no store.
     const entry = found.store as Entry | null;
     if (entry === null) return BAD_PATH;
-    return { door: entry.door, route: entry.route, params: found.params };
+    if (!escaped) return { door: entry.door, route: entry.route, params: found.params };
+    const params: Record<string, string | undefined> = {};
+    try {
+      for (const [name, value] of Object.entries(found.params)) params[name] = value === undefined ? undefined : decodeURIComponent(value);
+    } catch {
+      return BAD_PATH;
+    }
+    return { door: entry.door, route: entry.route, params };
   }
 }
 

@@ -1,14 +1,17 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { DoorSettings } from '../../config';
 import { Forbidden, type Core } from '../../core';
 import { cookieScopeOf } from '../../http/client';
 import { requestContext } from '../../http/context';
+import type { Exchange } from '../../http/exchange';
+import type { Door } from '../../http/routes';
 import { NO_STORE, setHeaders } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
 import { consoleOperations, type ConsoleOperation } from './api';
 import { ConsoleAssets, pageWithBase } from './assets';
 import { CONSOLE_DOOR, CONSOLE_PATH, CSRF_HEADER, expiredCookieLine, requireCsrf, requireOperator, sessionCookie, type Operator } from './auth';
 import { sendError } from './errors';
+import { notFound } from '../../http/pipeline';
 
 const API = `${CONSOLE_PATH}/api`;
 
@@ -33,7 +36,31 @@ const PAGE_POLICY = [
  * JSON API under /console/api that calls only the core. Admin accounts only, with the console's own
  * cookie session and a per-session CSRF token.
  */
-export function consoleDoor(config: DoorSettings['console'], core: Core): Router {
+export function consoleDoor(config: DoorSettings['console'], core: Core): Door {
+  // TEMPORARY bridge while the console moves to the one route shape: its Express router behind two routes.
+  const host = express();
+  host.disable('x-powered-by');
+  host.disable('etag');
+  host.set('query parser', 'simple');
+  host.use(consoleRouter(config, core));
+  host.use((_req, res) => notFound(res.locals as Exchange));
+  const handle = (x: Exchange) =>
+    new Promise<void>((resolve) => {
+      (x.res as Response).locals = x as unknown as Response['locals'];
+      x.res.once('finish', () => resolve()).once('close', () => resolve());
+      host(x.req as Request, x.res as Response);
+    });
+  return {
+    name: CONSOLE_DOOR,
+    routes: [
+      { methods: 'any', path: CONSOLE_PATH, handle },
+      { methods: 'any', path: `${CONSOLE_PATH}/*`, handle },
+    ],
+    fail: (x, err) => sendError(x.res as Response, err),
+  };
+}
+
+function consoleRouter(config: DoorSettings['console'], core: Core): Router {
   const router = Router();
   const assets = new ConsoleAssets();
 
@@ -52,15 +79,15 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
     router.all(`${API}${path}`, (req, res) => {
       const operation = operations.find((op) => op.method === req.method || (op.method === 'GET' && req.method === 'HEAD'));
       if (operation) return answer(core, operation, req, res);
-      requestContext(req, res, CONSOLE_DOOR);
+      requestContext(res.locals as Exchange);
       setHeaders(res, NO_STORE);
       const allowed = operations.map((op) => op.method).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
       res.set('Allow', allowed.join(', '));
       sendError(res, new RequestError('MethodNotAllowed', `${API}${path} takes ${allowed.join(', ')}`));
     });
   }
-  router.all(`${API}/*rest`, (req, res) => {
-    requestContext(req, res, CONSOLE_DOOR);
+  router.all(`${API}/*rest`, (_req, res) => {
+    requestContext(res.locals as Exchange);
     setHeaders(res, NO_STORE);
     sendError(res, new RequestError('UnknownOperation', 'No such console API call'));
   });
@@ -76,7 +103,7 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
     const isPage = name === 'index.html';
     if (isPage) res.set('Content-Security-Policy', PAGE_POLICY);
     res.set('Cache-Control', 'no-cache');
-    const body = isPage ? pageWithBase(asset.body, cookieScopeOf(res).mountPath) : asset.body;
+    const body = isPage ? pageWithBase(asset.body, cookieScopeOf(res.locals as Exchange).mountPath) : asset.body;
     res.status(200).type(asset.type).send(req.method === 'HEAD' ? undefined : body);
   };
   router.get([CONSOLE_PATH, `${CONSOLE_PATH}/`, `${CONSOLE_PATH}/index.html`], (req, res) => page(req, res, 'index.html'));
@@ -92,7 +119,7 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Router
 async function answer(core: Core, operation: ConsoleOperation, req: Request, res: Response): Promise<void> {
   res.locals.operation = operation.name;
   setHeaders(res, NO_STORE);
-  const base = requestContext(req, res, CONSOLE_DOOR);
+  const base = requestContext(res.locals as Exchange);
   const token = sessionCookie(req);
   try {
     let operator: Operator | undefined;
@@ -102,12 +129,12 @@ async function answer(core: Core, operation: ConsoleOperation, req: Request, res
       } catch (err) {
         // A cookie that no longer opens the console is dropped, so the browser stops sending it.
         const refused = err instanceof Forbidden || (err instanceof RequestError && err.code === 'Unauthenticated');
-        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(cookieScopeOf(res)));
+        if (refused && token !== undefined) res.append('Set-Cookie', expiredCookieLine(cookieScopeOf(res.locals as Exchange)));
         throw err;
       }
       if (operation.method !== 'GET') requireCsrf(operator.token, req.get(CSRF_HEADER));
     }
-    const result = await operation.run({ req, res, ctx: operator?.ctx ?? base, token, operator, scope: cookieScopeOf(res) });
+    const result = await operation.run({ req, res, ctx: operator?.ctx ?? base, token, operator, scope: cookieScopeOf(res.locals as Exchange) });
     for (const line of result.setCookies ?? []) res.append('Set-Cookie', line);
     if (result.download) {
       res.status(result.status ?? 200).type(result.download.type).attachment(result.download.filename);

@@ -12,7 +12,8 @@ const SCRIPT_DIR = join(ROOT, 'dist', 'console');
 
 export interface Asset {
   type: string;
-  body: Buffer;
+  /** Every file of the console is text (HTML, CSS, SVG, JavaScript), in UTF-8. */
+  body: string;
 }
 
 const PAGE_FILES: Record<string, string> = {
@@ -37,7 +38,7 @@ export class ConsoleAssets {
   private load(): Map<string, Asset> {
     const files = new Map<string, Asset>();
     for (const [name, type] of Object.entries(PAGE_FILES)) {
-      files.set(name, { type, body: readFileSync(join(PAGE_DIR, name)) });
+      files.set(name, { type, body: readFileSync(join(PAGE_DIR, name), 'utf8') });
     }
     let scripts: string[] = [];
     try {
@@ -46,7 +47,7 @@ export class ConsoleAssets {
       // not built: the page shows its "script did not load" note
     }
     for (const name of scripts) {
-      files.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(join(SCRIPT_DIR, name)) });
+      files.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(join(SCRIPT_DIR, name), 'utf8') });
     }
     return files;
   }
@@ -59,9 +60,9 @@ const PAGE_BASE = '<base href="/console/">';
  * The page with its `<base href>` where it is served: under DUALGATE_PUBLIC_URL's path prefix and the mount
  * path (`/auth/console/`), so the page's relative addresses (its files, its API calls) resolve there.
  */
-export function pageWithBase(page: Buffer, mountPath: string): Buffer {
+export function pageWithBase(page: string, mountPath: string): string {
   // One leading slash whatever the mount path says (`//host/...` would be another site), none at its end.
   const href = `${mountPath.replace(/^\/+/, '/').replace(/\/+$/, '')}${CONSOLE_PATH}/`;
   if (href === `${CONSOLE_PATH}/`) return page;
-  return Buffer.from(page.toString('utf8').replace(PAGE_BASE, `<base href="${escapeXml(href)}">`), 'utf8');
+  return page.replace(PAGE_BASE, `<base href="${escapeXml(href)}">`);
 }

@@ -1,6 +1,7 @@
 import type { DoorSettings } from '../../../config';
 import { Forbidden, type Core } from '../../../core';
 import { LOCKED_FOR_GOOD } from '../../../core/accounts';
+import { queryOf } from '../../../http/exchange';
 import { jsonBody, operatorOf, type ConsoleOperation } from './operation';
 import { accountIdOf, queryText } from './query';
 import { accountView } from './views';
@@ -15,7 +16,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts',
       access: 'admin',
       async run(call) {
-        const query = queryText(call.req.query, 'query');
+        const query = queryText(queryOf(call.x), 'query');
         const now = core.clock.now();
         const locks = await accounts.addressLocks();
         return { body: { now, accounts: (await accounts.list(query)).map((a) => accountView(a, now, locks.get(a.id))) } };
@@ -51,7 +52,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts/:id/deactivate',
       access: 'admin',
       async run(call) {
-        const id = accountIdOf(call.req.params.id);
+        const id = accountIdOf(call.x.params.id);
         if (id === operatorOf(call).live.account.id) throw new Forbidden('You cannot deactivate your own account');
         // An inactive account cannot log in; its open sessions end too, at every door.
         const { account, ended } = await accounts.setActive(id, false, call.ctx);
@@ -64,7 +65,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts/:id/lock',
       access: 'admin',
       async run(call) {
-        const id = accountIdOf(call.req.params.id);
+        const id = accountIdOf(call.x.params.id);
         if (id === operatorOf(call).live.account.id) throw new Forbidden('You cannot lock your own account');
         // Locked until unlocked; its open sessions end, at every door.
         const ended = await accounts.lock(id, LOCKED_FOR_GOOD, call.ctx);
@@ -77,7 +78,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts/:id/activate',
       access: 'admin',
       async run(call) {
-        const { account } = await accounts.setActive(accountIdOf(call.req.params.id), true, call.ctx);
+        const { account } = await accounts.setActive(accountIdOf(call.x.params.id), true, call.ctx);
         return { body: { account: accountView(account, core.clock.now()) } };
       },
     },
@@ -87,7 +88,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts/:id/unlock',
       access: 'admin',
       async run(call) {
-        const id = accountIdOf(call.req.params.id);
+        const id = accountIdOf(call.x.params.id);
         await accounts.unlock(id, call.ctx);
         return { body: { account: accountView(await accounts.get(id), core.clock.now()) } };
       },
@@ -98,7 +99,7 @@ export function accountOperations(core: Core, config: DoorSettings['console']): 
       path: '/accounts/:id/password',
       access: 'admin',
       async run(call) {
-        const id = accountIdOf(call.req.params.id);
+        const id = accountIdOf(call.x.params.id);
         const body = await jsonBody(call, config.jsonLimit);
         // Every session the account had ends, the admin's own console session included if it is theirs.
         await accounts.setPassword(id, body.password, call.ctx);

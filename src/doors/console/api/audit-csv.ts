@@ -25,8 +25,17 @@ const AUDIT_CSV_COLUMNS = [
  * `=HYPERLINK(...)` typed at a log-in) starts with a quote.
  */
 export async function writeAuditCsv(audit: Core['audit'], query: AuditQuery, to: Writable): Promise<void> {
+  const batches = audit.every(query);
+  // The first batch is read before anything is written: a store that fails at once gets the error table's
+  // answer, where a failure in the pipeline would only cut the connection.
+  const first = await batches.next();
+  async function* everyBatch() {
+    if (first.done) return;
+    yield first.value;
+    yield* batches;
+  }
   async function* records() {
-    for await (const rows of audit.every(query)) {
+    for await (const rows of everyBatch()) {
       for (const row of rows) yield { ...row, time: new Date(row.at).toISOString() };
     }
   }

@@ -1,4 +1,5 @@
 import { BadInput, type AuditQuery, type Core } from '../../../core';
+import { queryOf } from '../../../http/exchange';
 import { auditCsvName, writeAuditCsv } from './audit-csv';
 import type { ConsoleOperation } from './operation';
 import { queryId, queryText, queryTime, queryWhole, type Query } from './query';
@@ -31,7 +32,7 @@ export function auditOperations(core: Core): ConsoleOperation[] {
       path: '/activity',
       access: 'admin',
       async run(call) {
-        const hours = queryWhole(call.req.query, 'hours', 1, MAX_ACTIVITY_HOURS, 3);
+        const hours = queryWhole(queryOf(call.x), 'hours', 1, MAX_ACTIVITY_HOURS, 3);
         return { body: await audit.activity(core.clock.now(), hours * 60) };
       },
     },
@@ -41,9 +42,9 @@ export function auditOperations(core: Core): ConsoleOperation[] {
       path: '/audit',
       access: 'admin',
       async run(call) {
-        const query = auditQueryOf(call.req.query);
-        const limit = queryWhole(call.req.query, 'limit', 1, MAX_AUDIT_ROWS, 100);
-        const beforeId = queryId(call.req.query, 'before');
+        const query = auditQueryOf(queryOf(call.x));
+        const limit = queryWhole(queryOf(call.x), 'limit', 1, MAX_AUDIT_ROWS, 100);
+        const beforeId = queryId(queryOf(call.x), 'before');
         const [rows, total] = await Promise.all([audit.find({ ...query, beforeId, limit: limit + 1 }), audit.count(query)]);
         const page = rows.slice(0, limit);
         // `next` continues with the rows after this page's last, for as long as there are any.
@@ -57,7 +58,7 @@ export function auditOperations(core: Core): ConsoleOperation[] {
       path: '/audit.csv',
       access: 'admin',
       async run(call) {
-        const query = auditQueryOf(call.req.query);
+        const query = auditQueryOf(queryOf(call.x));
         return {
           body: {},
           download: { filename: auditCsvName(core.clock.now()), type: 'text/csv; charset=utf-8', write: (to) => writeAuditCsv(audit, query, to) },

@@ -4,7 +4,7 @@ import {
   CONSOLE_DOOR,
   CONSOLE_IDLE_SECONDS,
   CONSOLE_MAX_AGE_SECONDS,
-  CSRF_HEADER,
+  csrfHeaderOf,
   expiredCookieLine,
   isOperator,
   NOT_AN_OPERATOR,
@@ -63,7 +63,7 @@ export function consoleSessionOperations(core: Core, config: DoorSettings['conso
       path: '/logout',
       access: 'public',
       async run(call) {
-        await endConsoleSession(call.token, call.ctx, call.req.get(CSRF_HEADER), true);
+        await endConsoleSession(call.token, call.ctx, csrfHeaderOf(call.x.req), true);
         return { body: {}, setCookies: [expiredCookieLine(call.scope)] };
       },
     },

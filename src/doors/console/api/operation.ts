@@ -1,15 +1,16 @@
+import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import type { Request, Response } from 'express';
 import type { RequestContext } from '../../../core';
-import type { CookieScope } from '../../../http/client';
 import { readJsonObject } from '../../../http/body';
+import type { CookieScope } from '../../../http/client';
+import type { Exchange } from '../../../http/exchange';
 import { RequestError } from '../../../http/request-errors';
 import type { Operator } from '../auth';
 
 /** One call as an operation sees it. */
 export interface ConsoleCall {
-  req: Request;
-  res: Response;
+  /** The request (its query: `queryOf(x)`; its path's parameters: `x.params`). */
+  x: Exchange;
   /** The request's context; for an admin operation it names the admin (`actor`), for the audit rows. */
   ctx: RequestContext;
   /** The console session cookie's token, if the request carried one. */
@@ -49,10 +50,16 @@ export interface ConsoleOperation {
  * CORS preflight this server never grants.
  */
 export async function jsonBody(call: ConsoleCall, limit: number): Promise<Record<string, unknown>> {
-  if (!call.req.is('application/json')) {
+  if (!saysJson(call.x.req)) {
     throw new RequestError('MalformedJson', 'The request body must be JSON, sent as Content-Type: application/json');
   }
-  return readJsonObject(call.req, limit);
+  return readJsonObject(call.x.req, limit);
+}
+
+/** A body is announced (`Content-Length` or `Transfer-Encoding`) as `application/json`, parameters aside. */
+function saysJson(req: IncomingMessage): boolean {
+  const announced = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  return announced && (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
 /** The admin behind an admin operation (the dispatcher has checked the session before the operation runs). */

@@ -1,4 +1,5 @@
 import { NotFound, type Core } from '../../../core';
+import { queryOf } from '../../../http/exchange';
 import { operatorOf, type ConsoleOperation } from './operation';
 import { accountIdOf, queryText } from './query';
 import { sessionView } from './views';
@@ -17,8 +18,8 @@ export function sessionOperations(core: Core): ConsoleOperation[] {
       path: '/sessions',
       access: 'admin',
       async run(call) {
-        const usernamePart = queryText(call.req.query, 'user');
-        const door = queryText(call.req.query, 'door', 32);
+        const usernamePart = queryText(queryOf(call.x), 'user');
+        const door = queryText(queryOf(call.x), 'door', 32);
         const rows = await sessions.list({ usernamePart, door, alive: true, limit: MAX_SESSIONS_LISTED + 1 });
         const current = operatorOf(call).live.session.id;
         return {
@@ -36,7 +37,7 @@ export function sessionOperations(core: Core): ConsoleOperation[] {
       path: '/sessions/:id',
       access: 'admin',
       async run(call) {
-        const id = String(call.req.params.id);
+        const id = call.x.params.id ?? '';
         const outcome = await sessions.revoke(id, ENDED_HERE, call.ctx);
         if (outcome === 'unknown') throw new NotFound('No such session');
         return { body: { outcome } };
@@ -48,7 +49,7 @@ export function sessionOperations(core: Core): ConsoleOperation[] {
       path: '/accounts/:id/sessions',
       access: 'admin',
       async run(call) {
-        const ended = await sessions.revokeAllOf(accountIdOf(call.req.params.id), ENDED_HERE, call.ctx);
+        const ended = await sessions.revokeAllOf(accountIdOf(call.x.params.id), ENDED_HERE, call.ctx);
         return { body: { ended: ended.length } };
       },
     },

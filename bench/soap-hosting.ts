@@ -5,14 +5,13 @@
  * this process; the load generator runs in its own. `npm run bench` prints this table too; alone:
  *   npx tsc -p tsconfig.bench.json && node build/bench/soap-hosting.js
  */
-import express from 'express';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { join } from 'node:path';
 import * as soap from 'soap';
-import { createFront } from '../src/http/front';
+import { createPipeline } from '../src/http/pipeline';
 import { soapEndpoint } from '../src/http/soap/endpoint';
 import { load, type LoadJob, type LoadResult } from './load';
 
@@ -76,7 +75,8 @@ async function ownCodecServer() {
       ],
       fault: () => ({ status: 500, xml: '<fault/>' }),
   });
-  return listen(createServer(createFront({ app: express(), routes: [endpoint.route], log: pino({ level: 'silent' }) })));
+  const door = { name: 'bench', routes: endpoint, fail: () => undefined };
+  return listen(createServer(createPipeline({ doors: [door], trustProxy: false, log: pino({ level: 'silent' }) })));
 }
 
 export interface SoapHostingFigures {

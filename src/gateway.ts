@@ -3,10 +3,10 @@ import express, { type Express } from 'express';
 import { configFrom, settingsObject, type Config } from './config';
 import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
-import { buildDoors } from './doors';
-import { createApp } from './http/app';
-import { createFront } from './http/front';
+import { buildDoors, openApiOf } from './doors';
+import { gatewayRoutes } from './http/gateway-routes';
 import { createMetrics, type Metrics } from './http/metrics';
+import { createPipeline } from './http/pipeline';
 import { initialPasswordPath } from './initial-password-file';
 import { createLogger, type Logger } from './logger';
 import { openCore } from './open-core';
@@ -45,7 +45,7 @@ export async function createGateway(settings: Record<string, unknown> = {}, opti
   return gatewayOf(configFrom(settingsObject(settings, 'in the gateway settings')), options);
 }
 
-/** The composition root: store -> core -> doors -> the one request pipeline (front, then Express). */
+/** The composition root: store -> core -> doors -> the one request pipeline. */
 export async function gatewayOf(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const core = await openCore(config, options.clock ?? systemClock, true);
@@ -57,11 +57,15 @@ export async function gatewayOf(config: Config, options: GatewayOptions = {}): P
   }
 
   const metrics = config.metrics ? createMetrics(core) : undefined;
-  const doors = buildDoors(config, core);
-  const inner = createApp({ core, doors: doors.routers, trustProxy: config.trustProxy, metrics, metricsRoute: config.metricsPort === undefined });
-  const listener = createFront({ app: inner, routes: doors.direct, log, metrics, publicUrl: config.publicUrl });
+  const own = gatewayRoutes({
+    core,
+    // With DUALGATE_METRICS_PORT the metrics have a listener of their own, off the public port.
+    metrics: config.metricsPort === undefined ? metrics : undefined,
+    more: [openApiOf(config)],
+  });
+  const listener = createPipeline({ doors: [...buildDoors(config, core), own], trustProxy: config.trustProxy, log, metrics, publicUrl: config.publicUrl });
   // Mounted, the parent hands each request over with the mount path taken off `req.url` (and kept in
-  // `req.baseUrl`, which the front reads); every request of the mount is dualgate's.
+  // `req.baseUrl`, which the pipeline reads); every request of the mount is dualgate's.
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

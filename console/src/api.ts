@@ -1,4 +1,8 @@
-/** The console's JSON API under /console/api, as the page calls it. */
+/**
+ * The console's JSON API under /console/api, as the page calls it. Every address is relative to the page's
+ * base (`<base href>`, which the server writes with the prefix it is served under), so the console works
+ * behind a path prefix and mounted in another app alike.
+ */
 
 export interface Operator {
   user: { id: number; username: string; name: string; role: string };
@@ -121,7 +125,7 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: u
   if (method !== 'GET' && csrf) headers[csrf.header] = csrf.token;
   let res: Response;
   try {
-    res = await fetch(`/console/api${path}`, {
+    res = await fetch(`api${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -165,5 +169,5 @@ export const api = {
   activity: (hours: number) => call<Activity>('GET', `/activity${q({ hours })}`),
   audit: (page: AuditFilter & { before?: number; limit: number }) => call<AuditPage>('GET', `/audit${q({ ...page })}`),
   /** The export is a plain link the browser downloads (a GET: the cookie is all it needs). */
-  auditExportUrl: (filter: AuditFilter) => `/console/api/audit.csv${q({ ...filter })}`,
+  auditExportUrl: (filter: AuditFilter) => `api/audit.csv${q({ ...filter })}`,
 };

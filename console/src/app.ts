@@ -579,7 +579,20 @@ function wire(): void {
   closeButtons(el.passwordDialog);
 }
 
+/**
+ * Puts the page at its base address (`/console` and `/console/index.html` become `/console/`, keeping the
+ * view's `#hash`): the tabs' `#view` links resolve against the base, and from any other address each click
+ * would load the page again instead of switching the view.
+ */
+function settleAtBase(): void {
+  const base = new URL(document.baseURI);
+  if (location.origin === base.origin && location.pathname !== base.pathname) {
+    history.replaceState(history.state, '', base.pathname + location.search + location.hash);
+  }
+}
+
 async function start(): Promise<void> {
+  settleAtBase();
   wire();
   showZone();
   el.boot.hidden = true;

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exchangeOf } from './exchange';
+import type { Exchange } from './exchange';
 
 /** A host name or address with an optional port, as `Host` carries it; anything else is never echoed. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::\d{1,5})?$/;
@@ -15,8 +14,8 @@ function hostFrom(header: string | string[] | undefined): string | undefined {
  * servers, xWeb's faultactor): DUALGATE_PUBLIC_URL when set; else as a trusted proxy forwarded the request
  * (X-Forwarded-Host, X-Forwarded-Proto); else as the client reached us (`Host`).
  */
-export function baseUrlOf(req: IncomingMessage, res: ServerResponse): string {
-  const exchange = exchangeOf(res);
+export function baseUrlOf(exchange: Exchange): string {
+  const { req } = exchange;
   if (exchange.publicUrl !== undefined) return exchange.publicUrl;
   const host =
     (exchange.viaProxy ? hostFrom(req.headers['x-forwarded-host']) : undefined) ??
@@ -32,7 +31,6 @@ export interface CookieScope {
   mountPath: string;
 }
 
-export function cookieScopeOf(res: ServerResponse): CookieScope {
-  const exchange = exchangeOf(res);
+export function cookieScopeOf(exchange: Exchange): CookieScope {
   return { secure: exchange.protocol === 'https', mountPath: exchange.mountPath };
 }

@@ -1,15 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../core';
-import { exchangeOf } from './exchange';
+import type { Exchange } from './exchange';
 
-/** The core's view of this request; also marks the door for the request log line. */
-export function requestContext(req: IncomingMessage, res: ServerResponse, door: string): RequestContext {
-  const exchange = exchangeOf(res);
-  exchange.door = door;
+/** The core's view of this request: who asks, through which door, from where. */
+export function requestContext(x: Exchange): RequestContext {
   return {
-    cid: exchange.cid,
-    door,
-    clientIp: exchange.clientIp,
-    userAgent: req.headers['user-agent']?.slice(0, 256) ?? null,
+    cid: x.cid,
+    door: x.door ?? 'gateway',
+    clientIp: x.clientIp,
+    userAgent: x.req.headers['user-agent']?.slice(0, 256) ?? null,
   };
 }

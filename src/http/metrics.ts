@@ -1,22 +1,21 @@
 import cluster from 'node:cluster';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Request, Response } from 'express';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import type { Core } from '../core';
 import type { Logger } from '../logger';
-import { exchangeOf } from './exchange';
+import type { Exchange } from './exchange';
 
 export interface Metrics {
   /** Counts a request in flight from now until its response closes (called when the request comes in). */
   track(res: ServerResponse): void;
   /** Counts one finished request (called from the request log hook). */
-  observe(res: ServerResponse, seconds: number): void;
+  observe(x: Exchange, seconds: number): void;
   /** The metrics in Prometheus text format. */
   render(): Promise<Rendered>;
   /** GET /metrics: Prometheus text format. */
-  handler(req: Request, res: Response): Promise<void>;
+  handle(x: Exchange): Promise<void>;
 }
 
 export interface Rendered {
@@ -88,8 +87,8 @@ export function createMetrics(core: Core): Metrics {
       inFlight.inc();
       res.once('close', () => inFlight.dec());
     },
-    observe(res, seconds) {
-      const exchange = exchangeOf(res);
+    observe(exchange, seconds) {
+      const { res } = exchange;
       const door = exchange.door ?? 'none';
       const operation = exchange.operation ?? 'none';
       const outcome = exchange.outcome ?? (res.statusCode < 400 ? 'ok' : 'error');
@@ -100,8 +99,8 @@ export function createMetrics(core: Core): Metrics {
       if (code === 'StoreUnavailable') storeErrors.inc();
     },
     render,
-    async handler(_req, res) {
-      await answer(render, res);
+    async handle(x) {
+      await answer(render, x.res);
     },
   };
 }

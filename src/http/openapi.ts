@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Router } from 'express';
 import { baseUrlOf } from './client';
+import { replyJson } from './reply';
+import type { Route } from './routes';
 
 /** The OpenAPI 3.1 document of every JSON route, kept as a file like the WSDLs. */
 export const OPENAPI_FILE = join(__dirname, '..', '..', 'openapi', 'dualgate.openapi.json');
@@ -17,13 +18,13 @@ interface OpenApiDocument {
  * a WSDL's soap:address is) and each path passed through `rewritePath` (a door mounted elsewhere than the
  * file says).
  */
-export function openApiRoute(rewritePath: (path: string) => string = (path) => path, file = OPENAPI_FILE): Router {
+export function openApiRoute(rewritePath: (path: string) => string = (path) => path, file = OPENAPI_FILE): Route {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as OpenApiDocument;
   const paths = Object.fromEntries(Object.entries(doc.paths).map(([path, item]) => [rewritePath(path), item]));
   const server = doc.servers?.[0] ?? {};
-  const router = Router();
-  router.get('/openapi.json', (req, res) => {
-    res.status(200).json({ ...doc, servers: [{ ...server, url: baseUrlOf(req, res) }], paths });
-  });
-  return router;
+  return {
+    methods: ['GET'],
+    path: '/openapi.json',
+    handle: async (x) => replyJson(x.res, 200, { ...doc, servers: [{ ...server, url: baseUrlOf(x) }], paths }),
+  };
 }

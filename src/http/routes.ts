@@ -1,58 +1,129 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { METHODS, type OutgoingHttpHeaders } from 'node:http';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import type { Exchange } from './exchange';
 
-/**
- * A route answered straight from node:http, ahead of Express: the hot paths (log-out, validate, the SOAP
- * endpoints), where Express's per-request work cost several times what the answer itself does.
- */
-export interface DirectRoute {
-  /** Matched as Express matches a route path: in any case, with or without one trailing slash. */
+/** Every handler has this one shape: it answers the exchange, or throws for its door's error table to answer. */
+export type Handler = (x: Exchange) => Promise<void>;
+
+/** One route: where it is, which methods reach it, what the log line calls it, and its handler. */
+export interface Route {
+  /**
+   * The methods it answers (a GET route answers HEAD too), or `'any'`: every method reaches the handler, which
+   * answers a wrong one in its dialect's own words (Studio's 405, say).
+   */
+  methods: readonly string[] | 'any';
+  /**
+   * Matched in any case, with or without one trailing slash, as Express matches: `/zato/json/:service` (a
+   * segment), `/studio/api/*` (the rest of the path). A static path wins over a parameter.
+   */
   path: string;
-  /** The methods it answers; any other goes on to Express (a `GET ?wsdl` on a SOAP endpoint, say). Absent: all. */
-  methods?: readonly string[];
-  /** Sends the answer, its errors included; a rejection gets the last-resort 500. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The operation for the log line and metrics, when the route alone says it; a handler may set it later. */
+  operation?: string;
+  handle: Handler;
+  /** Where a route speaks another dialect than the rest of its door (SOAP beside JSON): its own renderer. */
+  fail?(x: Exchange, err: unknown): void;
+}
+
+/** A door: its routes, the headers every answer of them carries, and its one error table. */
+export interface Door {
+  /** For the log line and metrics; null for the gateway's own routes (/healthz, /metrics, /openapi.json). */
+  name: string | null;
+  /** On every answer of the door's routes, errors included (`Cache-Control: no-store`, say). */
+  headers?: OutgoingHttpHeaders;
+  routes: readonly Route[];
+  /** Answers an error a route raised, through the door's one table (a SOAP fault, a JSON error body...). */
+  fail(x: Exchange, err: unknown): void;
+}
+
+/** What the table finds for a request. */
+export interface Match {
+  door: Door;
+  route: Route;
+  params: Record<string, string | undefined>;
 }
 
 /** Two routes that would answer the same method on the same path: the table refuses the second. */
 export class DuplicateRoute extends Error {}
 
+/** A request path the table cannot read (a broken %-escape): the client's error. */
+export const BAD_PATH = Symbol('bad path');
+
+interface Entry {
+  door: Door;
+  route: Route;
+}
+
+const ALL_METHODS = METHODS as HTTPMethod[];
+/** The table keeps each route as find-my-way's `store`; its handler slot is never called. */
+const noop = (): void => undefined;
+
 /**
- * The direct routes by path, as Express matches a route path (any case, one trailing slash), and by method.
- * Built once at start; a route declared twice (the same path, a method in common) is an error then, never a
- * later route silently replacing an earlier one.
+ * Every route of every door, declared once and built once at start (find-my-way's radix tree). A route
+ * declared twice (the same path as it is matched, a method in common) is an error then, never a later route
+ * silently replacing an earlier one.
  */
 export class RouteTable {
-  private readonly byPath = new Map<string, DirectRoute[]>();
+  private readonly router = FindMyWay({
+    caseSensitive: false,
+    ignoreTrailingSlash: true,
+    // A parameter is a service or method name, or a console id; a longer one must still reach its door's
+    // "unknown" answer rather than a 404.
+    maxParamLength: 2048,
+    onBadUrl: () => undefined,
+  });
+  private readonly declared = new Map<string, string>();
 
-  constructor(routes: readonly DirectRoute[] = []) {
-    for (const route of routes) this.add(route);
+  constructor(doors: readonly Door[] = []) {
+    for (const door of doors) for (const route of door.routes) this.add(door, route);
   }
 
-  add(route: DirectRoute): void {
-    const key = routeKey(route.path);
-    const here = this.byPath.get(key) ?? [];
-    const clash = here.find((other) => sharesAMethod(other, route));
-    if (clash) {
-      const methods = (route.methods ?? ['every method']).filter((m) => clash.methods === undefined || clash.methods.includes(m));
-      throw new DuplicateRoute(`route declared twice: ${methods.join(', ')} ${route.path} (already as ${clash.path})`);
+  add(door: Door, route: Route): void {
+    const methods = route.methods === 'any' ? ALL_METHODS : withHead(route.methods);
+    for (const method of methods) {
+      const key = `${method} ${routeKey(route.path)}`;
+      const earlier = this.declared.get(key);
+      if (earlier !== undefined) throw new DuplicateRoute(`route declared twice: ${method} ${route.path} (already as ${earlier})`);
+      // HEAD comes with GET unless the route names it; an explicit HEAD elsewhere is not a clash.
+      this.declared.set(key, route.path);
     }
-    here.push(route);
-    this.byPath.set(key, here);
+    const entry: Entry = { door, route };
+    try {
+      this.router.on(methods as HTTPMethod[], route.path, noop, entry);
+    } catch (err) {
+      throw new DuplicateRoute(`route declared twice: ${route.path} (${(err as Error).message})`);
+    }
   }
 
-  /** The route answering `method` on `path` (no query), if any. */
-  find(method: string | undefined, path: string): DirectRoute | undefined {
-    const routes = this.byPath.get(routeKey(path));
-    return routes?.find((route) => route.methods === undefined || route.methods.includes(method ?? ''));
+  /** The route answering `method` on `url` (the query is ignored), `BAD_PATH`, or undefined. */
+  find(method: string | undefined, url: string): Match | typeof BAD_PATH | undefined {
+    if (!ALL_METHODS.includes(method as HTTPMethod)) return undefined;
+    // As Express does, a path is matched as it was sent: `log%2Dout` is not `log-out` (a percent-escape must
+    // not reach a route its letters do not name). So every `%` goes to find-my-way escaped, which leaves the
+    // static part as sent, and the parameters come back as sent, to be decoded here.
+    const escaped = url.includes('%');
+    const found = this.router.find(method as HTTPMethod, escaped ? url.replaceAll('%', '%25') : url);
+    if (found === null) return undefined;
+    // find-my-way's answer for a path it cannot read carries no store.
+    const entry = found.store as Entry | null;
+    if (entry === null) return BAD_PATH;
+    if (!escaped) return { door: entry.door, route: entry.route, params: found.params };
+    const params: Record<string, string | undefined> = {};
+    try {
+      for (const [name, value] of Object.entries(found.params)) params[name] = value === undefined ? undefined : decodeURIComponent(value);
+    } catch {
+      return BAD_PATH;
+    }
+    return { door: entry.door, route: entry.route, params };
   }
 }
 
-function sharesAMethod(a: DirectRoute, b: DirectRoute): boolean {
-  if (a.methods === undefined || b.methods === undefined) return true;
-  return a.methods.some((method) => b.methods!.includes(method));
+function withHead(methods: readonly string[]): string[] {
+  const upper = methods.map((m) => m.toUpperCase());
+  return upper.includes('GET') && !upper.includes('HEAD') ? [...upper, 'HEAD'] : upper;
 }
 
+/** A path as the table matches it: in lower case, without a trailing slash, every parameter alike. */
 function routeKey(path: string): string {
-  const lower = path.toLowerCase();
+  const lower = path.toLowerCase().replace(/:[^/]+/g, ':');
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }

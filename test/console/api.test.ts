@@ -1,4 +1,4 @@
-import { TokenExpired } from '../../src/core';
+import { StoreUnavailable, TokenExpired, type AuditQuery } from '../../src/core';
 import { StudioBrowser } from '../crafter/studio-browser';
 import { startTestServer, type TestServer } from '../support/server';
 import { jsonLogIn, postJson } from '../zato/support';
@@ -567,27 +567,102 @@ describe('operator console API', () => {
       const none = await exportCsv('?event=lockout');
       expect(none.text).toBe('id,time,event,outcome,username,door,client_ip,session_id,cid,detail,count\r\n');
     });
+    it('answers a store failing before the first row of an export with the error table, and cuts one failing half-way', async () => {
+      // More rows than one batch of the export's reads (1000).
+      await Promise.all(
+        Array.from({ length: 1500 }, (_, i) =>
+          server.core.audit.record({ cid: null, door: 'xweb', clientIp: '127.0.0.2' }, { event: 'login', outcome: 'failed', username: `bulk${i}` }),
+        ),
+      );
+      const { audit } = server.core;
+      const every = audit.every.bind(audit);
+      /** The store's batches, until the store goes away after `batches` of them. */
+      const goneAfter = (batches: number) =>
+        async function* (query: AuditQuery, batch?: number) {
+          let given = 0;
+          for await (const rows of every(query, batch)) {
+            if (given++ === batches) break;
+            yield rows;
+          }
+          throw new StoreUnavailable('the disk went away');
+        };
+      const spy = jest.spyOn(audit, 'every');
+      try {
+        // Before the first row: nothing sent yet, so the error table answers, and no file is offered.
+        spy.mockImplementationOnce(goneAfter(0));
+        const early = await exportCsv();
+        expect([early.status, early.headers.get('content-type'), early.headers.get('content-disposition')]).toEqual([503, 'application/json; charset=utf-8', null]);
+        expect(JSON.parse(early.text)).toEqual({ error: 'Store unavailable: the disk went away', code: 'StoreUnavailable', cid: CID });
+        expect(early.headers.get('cache-control')).toBe('no-store');
+        // After a batch is out: the connection is cut, so the file is visibly incomplete.
+        spy.mockImplementationOnce(goneAfter(1));
+        const late = await fetch(`${server.url}/console/api/audit.csv`, { headers: { cookie: `dualgate_console=${admin.cookie}` } });
+        expect(late.status).toBe(200);
+        await expect(late.text()).rejects.toThrow();
+      } finally {
+        spy.mockRestore();
+      }
+      // The server goes on answering, and the whole export is there again.
+      const whole = await exportCsv();
+      expect(whole.status).toBe(200);
+      expect(whole.text.split('\r\n').filter((line) => line.includes(',bulk'))).toHaveLength(1500);
+      expect((await admin.call('GET', '/me')).status).toBe(200);
+    });
   });
 
   describe('the page', () => {
+    it("puts the door's headers on every answer of the page, its files and the API, errors included", async () => {
+      await admin.login();
+      const cookie = { cookie: `dualgate_console=${admin.cookie}` };
+      const answers: [method: string, path: string, status: number, cache: string][] = [
+        ['GET', '/console', 200, 'no-cache'],
+        ['HEAD', '/console/', 200, 'no-cache'],
+        ['GET', '/console/console.css', 200, 'no-cache'],
+        ['GET', '/console/api/me', 200, 'no-store'],
+        ['HEAD', '/console/api/me', 200, 'no-store'],
+        ['POST', '/console/api/logout', 403, 'no-store'],
+        ['GET', '/console/api/login', 405, 'no-store'],
+        ['OPTIONS', '/console/api/accounts/2/lock', 405, 'no-store'],
+        ['DELETE', '/console/api/nothing/here', 404, 'no-store'],
+      ];
+      for (const [method, path, status, cache] of answers) {
+        const res = await fetch(server.url + path, { method, headers: cookie });
+        const seen = [res.status, res.headers.get('cache-control'), res.headers.get('x-frame-options'), res.headers.get('referrer-policy')];
+        expect([method, path, ...seen]).toEqual([method, path, status, cache, 'DENY', 'no-referrer']);
+        await res.arrayBuffer();
+      }
+      // HEAD: the headers of GET, no body.
+      const [get, head] = [await fetch(`${server.url}/console/`), await fetch(`${server.url}/console/`, { method: 'HEAD' })];
+      expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+      expect([await head.text(), (await get.arrayBuffer()).byteLength]).toEqual(['', Number(get.headers.get('content-length'))]);
+      // A file the console does not have: the gateway's own 404.
+      const missing = await fetch(`${server.url}/console/nothing.js`);
+      expect([missing.status, await missing.json()]).toEqual([404, { error: 'Not found', cid: CID }]);
+    });
+
     it('serves the page, its script, style and icon from the package, with a strict content security policy', async () => {
       for (const path of ['/console', '/console/', '/console/index.html']) {
         const res = await fetch(server.url + path);
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
         expect(res.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
+        expect(res.headers.get('content-security-policy')).toContain("base-uri 'self'");
         expect(res.headers.get('x-frame-options')).toBe('DENY');
       }
       const html = await (await fetch(`${server.url}/console/`)).text();
-      const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      // One base, at the root here; every other address of the page is relative to it.
+      const bases = [...html.matchAll(/<base href="([^"]*)">/g)].map((m) => m[1]!);
+      expect(bases).toEqual(['/console/']);
+      const references = [...html.matchAll(/<(?!base)[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
       expect(references.length).toBeGreaterThan(3);
-      // Nothing from another site: every file the page loads is served here.
-      for (const ref of references) expect(ref).toMatch(/^(\/console\/|#)/);
-      for (const ref of references.filter((r) => r.startsWith('/console/'))) {
+      // Nothing from another site, and nothing at an absolute path: every file the page loads is served here.
+      for (const ref of references) expect(ref).toMatch(/^(#|[a-z][\w.-]*(\/[\w.-]+)*$)/);
+      const base = new URL(bases[0]!, server.url);
+      for (const ref of references.filter((r) => !r.startsWith('#'))) {
         // The page's files are public; the one API link (the audit export) needs a console session.
-        expect([ref, (await fetch(server.url + ref)).status]).toEqual([ref, ref.startsWith('/console/api/') ? 401 : 200]);
+        expect([ref, (await fetch(new URL(ref, base))).status]).toEqual([ref, ref.startsWith('api/') ? 401 : 200]);
       }
-      expect(references.filter((r) => r.startsWith('/console/api/'))).toEqual(['/console/api/audit.csv']);
+      expect(references.filter((r) => r.startsWith('api/'))).toEqual(['api/audit.csv']);
       const script = await fetch(`${server.url}/console/app.js`);
       expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const imports = [...(await script.text()).matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]!);

@@ -1,25 +1,16 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { TokenExpired } from '../../src/core';
 import { StudioBrowser } from '../crafter/studio-browser';
 import { startTestServer, type TestServer } from '../support/server';
 import { jsonLogIn, postJson } from '../zato/support';
+import { describeWithChromium, launchChromium } from './chromium';
 import { CAROL, ROOT, sidOf, zatoRenewalSid } from './support';
 
-/** Debian's Chromium (browser downloads are not possible here); `.ci/run` installs it when it is missing. */
-const CHROMIUM = process.env.DUALGATE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
-const haveChromium = existsSync(CHROMIUM);
 /** The browser's local zone: half an hour off any whole-hour zone, and no daylight saving to move it. */
 const LOCAL_ZONE = 'Asia/Kolkata';
-
-if (!haveChromium) {
-  // A developer machine without it: say so plainly rather than fail. CI always has it.
-  console.warn(`Skipping the console's browser test: no Chromium at ${CHROMIUM} (apt-get install chromium, or set DUALGATE_CHROMIUM).`);
-}
-
-const describeWithChromium = haveChromium ? describe : describe.skip;
 
 describeWithChromium('operator console in headless Chromium', () => {
   jest.setTimeout(90_000);
@@ -30,10 +21,7 @@ describeWithChromium('operator console in headless Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 

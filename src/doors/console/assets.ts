@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { escapeXml } from '../../http/soap/markup';
+import { CONSOLE_PATH } from './auth';
 
 /** The package's root: three levels above this file, whether it runs from src/ or from dist/. */
 const ROOT = join(__dirname, '..', '..', '..');
@@ -10,7 +12,8 @@ const SCRIPT_DIR = join(ROOT, 'dist', 'console');
 
 export interface Asset {
   type: string;
-  body: Buffer;
+  /** Every file of the console is text (HTML, CSS, SVG, JavaScript), in UTF-8. */
+  body: string;
 }
 
 const PAGE_FILES: Record<string, string> = {
@@ -35,7 +38,7 @@ export class ConsoleAssets {
   private load(): Map<string, Asset> {
     const files = new Map<string, Asset>();
     for (const [name, type] of Object.entries(PAGE_FILES)) {
-      files.set(name, { type, body: readFileSync(join(PAGE_DIR, name)) });
+      files.set(name, { type, body: readFileSync(join(PAGE_DIR, name), 'utf8') });
     }
     let scripts: string[] = [];
     try {
@@ -44,8 +47,22 @@ export class ConsoleAssets {
       // not built: the page shows its "script did not load" note
     }
     for (const name of scripts) {
-      files.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(join(SCRIPT_DIR, name)) });
+      files.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(join(SCRIPT_DIR, name), 'utf8') });
     }
     return files;
   }
+}
+
+/** The base the page is written with in `console/index.html`: right when the console is served at the root. */
+const PAGE_BASE = '<base href="/console/">';
+
+/**
+ * The page with its `<base href>` where it is served: under DUALGATE_PUBLIC_URL's path prefix and the mount
+ * path (`/auth/console/`), so the page's relative addresses (its files, its API calls) resolve there.
+ */
+export function pageWithBase(page: string, mountPath: string): string {
+  // One leading slash whatever the mount path says (`//host/...` would be another site), none at its end.
+  const href = `${mountPath.replace(/^\/+/, '/').replace(/\/+$/, '')}${CONSOLE_PATH}/`;
+  if (href === `${CONSOLE_PATH}/`) return page;
+  return page.replace(PAGE_BASE, `<base href="${escapeXml(href)}">`);
 }

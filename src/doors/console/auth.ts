@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { CookieScope } from '../../http/client';
 import { sameSecret } from '../../http/credentials';
@@ -16,9 +16,15 @@ export const CONSOLE_IDLE_SECONDS = 1800;
 export const CONSOLE_MAX_AGE_SECONDS = 8 * 3600;
 
 /** The console's session cookie from the request; an empty value counts as absent. */
-export function sessionCookie(req: Request): string | undefined {
-  const header = req.get('cookie');
+export function sessionCookie(req: IncomingMessage): string | undefined {
+  const header = req.headers.cookie;
   return header ? parse(header)[SESSION_COOKIE] || undefined : undefined;
+}
+
+/** The request's `X-CSRF-Token` header, if it has one. */
+export function csrfHeaderOf(req: IncomingMessage): string | undefined {
+  const value = req.headers[CSRF_HEADER.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { Response } from 'express';
 import { isCoreError, type BadInput, type CoreErrorCode, type StoreUnavailable, type Throttled } from '../../core';
+import type { Exchange } from '../../http/exchange';
+import { replyJson } from '../../http/reply';
 import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 
 /** Every error body of the console's API. `code` is for the page's script, `error` for the operator. */
@@ -69,14 +70,14 @@ function codeOf(err: unknown): ErrorCode {
   return 'Internal';
 }
 
-/** Answers `err` as the console's JSON error; the request log line names it (with the stack on a 500). */
-export function sendError(res: Response, err: unknown): void {
+/**
+ * Answers `err` as the console's JSON error: the door's `fail`, which the pipeline calls with whatever a route
+ * threw (the request log line names it, with the stack on a 500).
+ */
+export function sendError(x: Exchange, err: unknown): void {
   const code = codeOf(err);
   const row = TABLE[code];
   const error = err instanceof Error ? err : new Error(String(err));
-  const cid = res.locals.cid as string;
-  res.locals.error = err;
-  if (row.headers) res.set(row.headers(error));
-  const body: ConsoleErrorBody = { error: row.message ? row.message(error, cid) : error.message, code, cid, ...row.extra?.(error) };
-  res.status(row.status).json(body);
+  const body: ConsoleErrorBody = { error: row.message ? row.message(error, x.cid) : error.message, code, cid: x.cid, ...row.extra?.(error) };
+  replyJson(x.res, row.status, body, row.headers?.(error));
 }

@@ -1,6 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { isCoreError, type BadInput, type CoreErrorCode, type StoreUnavailable, type Throttled } from '../../core';
-import { exchangeOf } from '../../http/exchange';
+import type { Exchange } from '../../http/exchange';
 import { replyJson } from '../../http/reply';
 import { RequestError, type RequestErrorCode } from '../../http/request-errors';
 
@@ -84,9 +83,7 @@ function codeOf(err: unknown): ErrorCode {
 }
 
 /** Answers `err` the Studio way; the request log line names the error (and carries its stack on a 500). */
-export function sendError(res: ServerResponse, err: unknown): void {
-  const exchange = exchangeOf(res);
-  const wire = TABLE[codeOf(err)](err instanceof Error ? err : new Error(String(err)), exchange.cid);
-  exchange.error = err;
-  replyJson(res, wire.status, wire.body, wire.headers);
+export function sendError(x: Exchange, err: unknown): void {
+  const wire = TABLE[codeOf(err)](err instanceof Error ? err : new Error(String(err)), x.cid);
+  replyJson(x.res, wire.status, wire.body, wire.headers);
 }

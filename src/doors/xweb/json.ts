@@ -1,47 +1,51 @@
-import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { BadInput } from '../../core';
 import { readJsonObject } from '../../http/body';
 import { basicCredentials } from '../../http/credentials';
 import { requestContext } from '../../http/context';
+import { queryOf, type Exchange } from '../../http/exchange';
+import { replyJson } from '../../http/reply';
 import { RequestError } from '../../http/request-errors';
+import type { Route } from '../../http/routes';
 import { describeError } from './errors';
 import type { Caller } from './integrator';
-import { findOperation, perform, XWEB_DOOR, type Params, type XwebDeps, type XwebOperation } from './operations';
-
-export const XWEB_JSON_PATH = '/xweb/JSON/:method';
+import { findOperation, perform, type Params, type XwebDeps, type XwebOperation } from './operations';
 
 /** JSON over xWeb: `POST {"<Method>": {...}}` or `GET ?field=...`, the integrator by Bearer token or Basic. */
-export function xwebJsonRoutes(deps: XwebDeps, jsonLimit: number): Router {
-  const router = Router();
-  router.all(XWEB_JSON_PATH, async (req: Request<{ method: string }>, res: Response) => {
-    const ctx = requestContext(req, res, XWEB_DOOR);
-    const op = findOperation(req.params.method);
-    res.locals.operation = op?.name ?? null;
-    try {
-      if (!op) throw new RequestError('UnknownOperation', `Unknown method: ${req.params.method.slice(0, 128)}`);
-      const params = await paramsOf(op, req, jsonLimit);
-      const performed = await perform(deps, op, params, callerOf(req), ctx);
+export function xwebJsonRoute(deps: XwebDeps, jsonLimit: number): Route {
+  return {
+    // Every method reaches it: a wrong one is the method's own 405, with its Allow.
+    methods: 'any',
+    path: '/xweb/JSON/:method',
+    async handle(x) {
+      const method = x.params.method ?? '';
+      const op = findOperation(method);
+      if (!op) throw new RequestError('UnknownOperation', `Unknown method: ${method.slice(0, 128)}`);
+      x.operation = op.name;
+      const params = await paramsOf(op, x, jsonLimit);
+      const performed = await perform(deps, op, params, callerOf(x.req), requestContext(x));
       const body = op.integrator ? {} : { Token: performed.token };
-      res
-        .status(200)
-        .set('WWW-Authenticate', `Bearer token = ${performed.token}`)
-        .json(performed.result === undefined ? body : { ...body, [`${op.name}Result`]: performed.result });
-    } catch (err) {
-      const wire = describeError(err, op, ctx.cid!);
-      res.locals.outcome = 'error';
-      res.locals.error = err;
-      if (wire.status === 405 && op) res.set('Allow', op.get ? 'GET, POST' : 'POST');
-      if (wire.status === 401) res.set('WWW-Authenticate', 'Bearer realm="xWeb"');
-      res.set(wire.headers);
-      res.status(wire.status).json({ Message: wire.message, ExceptionType: `${wire.kind}Exception` });
-    }
-  });
-  return router;
+      replyJson(x.res, 200, performed.result === undefined ? body : { ...body, [`${op.name}Result`]: performed.result }, {
+        'WWW-Authenticate': `Bearer token = ${performed.token}`,
+      });
+    },
+  };
+}
+
+/** The door's JSON error (`{"Message", "ExceptionType"}`), from the one table, with the headers it calls for. */
+export function sendJsonError(x: Exchange, err: unknown): void {
+  const op = findOperation(x.params.method ?? '');
+  const wire = describeError(err, op, x.cid);
+  const headers: Record<string, string> = { ...wire.headers };
+  if (wire.status === 405 && op) headers.Allow = op.get ? 'GET, POST' : 'POST';
+  if (wire.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="xWeb"';
+  replyJson(x.res, wire.status, { Message: wire.message, ExceptionType: `${wire.kind}Exception` }, headers);
 }
 
 /** The fields from the query string (GET) or from the body's `{"<Method>": {...}}` (POST). */
-async function paramsOf(op: XwebOperation, req: Request, jsonLimit: number): Promise<Params> {
-  if (req.method === 'GET' && op.get) return pick(op, req.query as Record<string, unknown>, 'query parameter');
+async function paramsOf(op: XwebOperation, x: Exchange, jsonLimit: number): Promise<Params> {
+  const { req } = x;
+  if (req.method === 'GET' && op.get) return pick(op, queryOf(x), 'query parameter');
   if (req.method !== 'POST') {
     throw new RequestError('MethodNotAllowed', `${op.name} accepts ${op.get ? 'GET and POST' : 'POST only'}`);
   }
@@ -67,8 +71,8 @@ function pick(op: XwebOperation, source: Record<string, unknown>, what: string):
 }
 
 /** `Authorization: Bearer <token>` or HTTP Basic; anything else (a malformed Basic too) is no credential at all. */
-function callerOf(req: Request): Caller {
-  const header = req.get('authorization');
+function callerOf(req: IncomingMessage): Caller {
+  const header = req.headers.authorization;
   const basic = basicCredentials(header);
   if (basic) return { scheme: 'basic', ...basic };
   const [scheme, credentials = ''] = (header ?? '').trim().split(/\s+/, 2);

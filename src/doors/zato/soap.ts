@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
 import { setHeaders } from '../../http/reply';
+import type { Route } from '../../http/routes';
 import { soapEndpoint, type SoapDoor } from '../../http/soap/endpoint';
 import { SOAP11_NS } from '../../http/soap/envelope';
 import { escapeXml, textElement } from '../../http/soap/markup';
@@ -16,7 +17,7 @@ export const SOAP_PATH = '/zato/soap';
 export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
 
 /** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
-export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string): ReturnType<typeof soapEndpoint> {
+export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string): Route[] {
   const rules = schemaRules(WSDL_FILE);
   const soapDoor: SoapDoor = {
     door,

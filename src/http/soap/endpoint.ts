@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Router, type Request, type Response } from 'express';
 import type { RequestContext } from '../../core';
 import { readBody } from '../body';
 import { baseUrlOf } from '../client';
 import { requestContext } from '../context';
-import { exchangeOf } from '../exchange';
-import type { DirectRoute } from '../front';
+import { queryOf, type Exchange } from '../exchange';
+import { notFound } from '../pipeline';
 import { reply, SOAP12_TYPE, XML_TYPE } from '../reply';
+import type { Handler, Route } from '../routes';
 import { RequestError } from '../request-errors';
 import { escapeXml } from './markup';
 import { readEnvelope, type SoapRequest, type SoapVersion } from './envelope';
@@ -49,59 +49,62 @@ export interface SoapDoor {
   fault(err: unknown, call: SoapCall): { status: number; xml: string };
 }
 
-/** Answers `?wsdl` (any case) on GET: the door's WSDL with its soap:address set to where the client came from. */
-export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): (req: Request, res: Response) => void {
+/** Answers GET with the door's WSDL, its soap:address set to where the client came from. */
+export function wsdlResponder(door: Pick<SoapDoor, 'wsdlFile' | 'path'>): Handler {
   const wsdl = readFileSync(door.wsdlFile, 'utf8');
-  return (req, res) => {
-    const location = escapeXml(`${baseUrlOf(req, res)}${door.path}`);
-    res
-      .status(200)
-      .set('Content-Type', XML_TYPE)
-      // A function, not a replacement string: `$&`, `$'`... in the client's Host header must stay literal.
-      .send(wsdl.replace(/(<soap(?:12)?:address\s+location=")[^"]*(")/g, (_match, open: string, close: string) => open + location + close));
+  return async (x) => {
+    const location = escapeXml(`${baseUrlOf(x)}${door.path}`);
+    // A function, not a replacement string: `$&`, `$'`... in the client's Host header must stay literal.
+    reply(x.res, 200, XML_TYPE, wsdl.replace(/(<soap(?:12)?:address\s+location=")[^"]*(")/g, (_match, open: string, close: string) => open + location + close));
   };
 }
 
-export function hasWsdlQuery(req: Request): boolean {
-  return Object.keys(req.query as object).some((k) => k.toLowerCase() === 'wsdl');
+function hasWsdlQuery(x: Exchange): boolean {
+  return Object.keys(queryOf(x)).some((k) => k.toLowerCase() === 'wsdl');
 }
 
 /**
- * The SOAP endpoint of a door: guard, envelope, dispatch by action and body element, fault mapping. SOAP 1.2
- * (where the door speaks it) comes as `application/soap+xml`, its action a parameter of that media type.
- * `POST` is a direct route (answered ahead of Express); `GET ?wsdl` is an Express route.
+ * The SOAP endpoint of a door: `POST` is the guard, the envelope, dispatch by action and body element, and
+ * the door's faults; `GET ?wsdl` (any case) is the WSDL. SOAP 1.2 (where the door speaks it) comes as
+ * `application/soap+xml`, its action a parameter of that media type.
  */
-export function soapEndpoint(door: SoapDoor): { router: Router; route: DirectRoute } {
+export function soapEndpoint(door: SoapDoor): Route[] {
   const byAction = new Map(door.operations.map((op) => [op.soapAction, op]));
   const byElement = new Map(door.operations.map((op) => [op.requestElement, op]));
   const sendWsdl = wsdlResponder(door);
-  const router = Router();
-  router.get(door.path, (req, res, next) => (hasWsdlQuery(req) ? sendWsdl(req, res) : next()));
+  const versionOf = (req: IncomingMessage, media = mediaOf(req.headers['content-type'])): SoapVersion =>
+    media.soap12 && door.versions.includes('1.2') ? '1.2' : '1.1';
+  const callOf = (x: Exchange, version: SoapVersion): SoapCall => ({
+    req: x.req,
+    res: x.res,
+    ctx: requestContext(x),
+    cid: x.cid,
+    endpointUrl: `${baseUrlOf(x)}${door.path}`,
+    version,
+    operation: x.operation ?? undefined,
+  });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const exchange = exchangeOf(res);
-    const ctx = requestContext(req, res, door.door);
-    const media = mediaOf(req.headers['content-type']);
-    const version: SoapVersion = media.soap12 && door.versions.includes('1.2') ? '1.2' : '1.1';
-    const call: SoapCall = { req, res, ctx, cid: exchange.cid, endpointUrl: `${baseUrlOf(req, res)}${door.path}`, version };
-    const type = version === '1.2' ? SOAP12_TYPE : XML_TYPE;
-    try {
-      const request = readEnvelope(parseUntrustedXml(await readBody(req, door.xmlLimit)), version, door.versions);
-      const action = version === '1.2' ? (media.action ?? soapActionOf(req)) : soapActionOf(req);
+  const post: Route = {
+    methods: ['POST'],
+    path: door.path,
+    async handle(x) {
+      const media = mediaOf(x.req.headers['content-type']);
+      const version = versionOf(x.req, media);
+      const request = readEnvelope(parseUntrustedXml(await readBody(x.req, door.xmlLimit)), version, door.versions);
+      const action = version === '1.2' ? (media.action ?? soapActionOf(x.req)) : soapActionOf(x.req);
       const operation = dispatch(request, action, byAction, byElement, door.namespace);
-      call.operation = operation.name;
-      exchange.operation = operation.name;
-      const xml = await operation.handle(request, call);
-      exchange.outcome ??= 'ok';
-      reply(res, 200, type, xml);
-    } catch (err) {
-      const { status, xml } = door.fault(err, call);
-      exchange.outcome = 'error';
-      exchange.error = err;
-      reply(res, status, type, xml);
-    }
+      x.operation = operation.name;
+      const xml = await operation.handle(request, callOf(x, version));
+      reply(x.res, 200, version === '1.2' ? SOAP12_TYPE : XML_TYPE, xml);
+    },
+    fail(x, err) {
+      const version = versionOf(x.req);
+      const { status, xml } = door.fault(err, callOf(x, version));
+      reply(x.res, status, version === '1.2' ? SOAP12_TYPE : XML_TYPE, xml);
+    },
   };
-  return { router, route: { path: door.path, methods: ['POST'], handle } };
+  const get: Route = { methods: ['GET'], path: door.path, handle: async (x) => (hasWsdlQuery(x) ? sendWsdl(x) : notFound(x)) };
+  return [post, get];
 }
 
 /** Whether the media type is SOAP 1.2's, and its `action` parameter (RFC 3902), unquoted. */

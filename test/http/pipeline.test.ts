@@ -1,10 +1,10 @@
 import { startTestServer, type TestServer } from '../support/server';
 
-// The hot paths are answered ahead of Express (src/http/front.ts). To a client they must look exactly as
-// Express routes did: matched in any case and with a trailing slash, the same headers, and every other
-// method or path still Express's.
+// Every route goes through one pipeline and one table (src/http/pipeline.ts, src/http/routes.ts). To a client a
+// route must look exactly as the Express routes it replaced did: matched in any case and with a trailing
+// slash, the same headers, a method the route does not take and a path no route has a 404.
 
-describe('direct routes', () => {
+describe('the one pipeline', () => {
   let server: TestServer;
 
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('direct routes', () => {
     },
   );
 
-  it('leaves other methods on a direct path to Express', async () => {
+  it('answers a method the route does not take as a path no route has, and GET ?wsdl on a SOAP endpoint', async () => {
     const res = await fetch(`${server.url}/zato/jwt/log-out`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'Not found', cid: res.headers.get('x-zato-cid') });
@@ -45,5 +45,24 @@ describe('direct routes', () => {
       const res = await fetch(`${server.url}${path}`, { method: 'POST' });
       expect(res.status).toBe(404);
     }
+  });
+
+  it('answers a path parameter that cannot be decoded with a bare 400, and keeps answering', async () => {
+    const res = await fetch(`${server.url}/zato/json/zato.security%ZZ`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'Bad request', cid: res.headers.get('x-zato-cid') });
+    // Decoded, a parameter is the service's name, spelled as sent.
+    const known = await fetch(`${server.url}/zato/json/zato.security.jwt.log%2Dout`, { method: 'POST', body: '{}' });
+    expect(known.status).toBe(400);
+    expect(((await known.json()) as { zato_env: unknown }).zato_env).toMatchObject({ result: 'ZATO_ERROR', details: 'Missing element: token' });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it("answers HEAD on a GET route with the GET's headers and no body", async () => {
+    const res = await fetch(`${server.url}/zato/soap?wsdl`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/xml; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.text()).toBe('');
   });
 });

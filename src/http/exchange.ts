@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 
 /**
- * One request and everything its answer and its log line need to know: the pipeline (`front.ts`) makes it,
+ * One request and everything its answer and its log line need to know: the pipeline (`pipeline.ts`) makes it,
  * every route handler takes it, and the log line and metrics read it when the answer is done.
  */
 export interface Exchange {

@@ -34,7 +34,7 @@ async function listen(server: Server): Promise<{ url: string; close(): void }> {
   });
 }
 
-// Both on a plain node:http server, as dualgate's SOAP endpoints are served (a direct route of the front).
+// Both on a plain node:http server, as dualgate's SOAP endpoints are served (through the one pipeline).
 async function nodeSoapServer() {
   const http = createServer();
   const server = await listen(http);
@@ -55,7 +55,6 @@ async function nodeSoapServer() {
 
 async function ownCodecServer() {
   const endpoint = soapEndpoint({
-      door: 'bench',
       namespace: NS,
       path: '/xweb',
       wsdlFile: WSDL,

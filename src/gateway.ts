@@ -3,9 +3,10 @@ import express, { type Express } from 'express';
 import { configFrom, settingsObject, type Config } from './config';
 import type { Core } from './core';
 import { systemClock, type Clock } from './core/clock';
-import { buildDoors, openApiOf } from './doors';
+import { buildDoors } from './doors';
 import { gatewayRoutes } from './http/gateway-routes';
 import { createMetrics, type Metrics } from './http/metrics';
+import { openApiRoute } from './http/openapi';
 import { createPipeline } from './http/pipeline';
 import { initialPasswordPath } from './initial-password-file';
 import { createLogger, type Logger } from './logger';
@@ -61,7 +62,8 @@ export async function gatewayOf(config: Config, options: GatewayOptions = {}): P
     core,
     // With DUALGATE_METRICS_PORT the metrics have a listener of their own, off the public port.
     metrics: config.metricsPort === undefined ? metrics : undefined,
-    more: [openApiOf(config)],
+    // The OpenAPI document of the JSON routes, with the Crafter door's paths under its configured prefix.
+    more: [openApiRoute((path) => path.replace(/^\/studio(?=\/)/, config.crafterPrefix))],
   });
   const listener = createPipeline({ doors: [...buildDoors(config, core), own], trustProxy: config.trustProxy, log, metrics, publicUrl: config.publicUrl });
   // Mounted, the parent hands each request over with the mount path taken off `req.url` (and kept in

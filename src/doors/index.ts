@@ -1,6 +1,5 @@
 import { doorSettings, type Config } from '../config';
 import type { Core } from '../core';
-import { openApiRoute } from '../http/openapi';
 import type { Door } from '../http/routes';
 import { consoleDoor } from './console';
 import { crafterDoor } from './crafter';
@@ -11,9 +10,4 @@ import { xwebDoor } from './xweb';
 export function buildDoors(config: Config, core: Core): Door[] {
   const own = doorSettings(config);
   return [crafterDoor(own.crafter, core), xwebDoor(own.xweb, core), zatoDoor(own.zato, core), consoleDoor(own.console, core)];
-}
-
-/** The OpenAPI document of the JSON routes, with the Crafter door's paths under its configured prefix. */
-export function openApiOf(config: Config) {
-  return openApiRoute((path) => path.replace(/^\/studio(?=\/)/, config.crafterPrefix));
 }

@@ -20,7 +20,7 @@ export const BODY_LINGER: Linger = { totalMs: 10_000, idleMs: 2_000, bytes: 64 *
 /** After a 408 or 431: the client was slow or sent too much already; a short grace. */
 export const EARLY_LINGER: Linger = { totalMs: 1_000, idleMs: 500, bytes: 1024 * 1024 };
 
-/** The response of a request, as the front records it (Express sets the same property for its routes). */
+/** The response of a request, as the pipeline records it on the request (as Express does for a mount). */
 type WithResponse = IncomingMessage & { res?: ServerResponse };
 
 /**

@@ -5,7 +5,7 @@ import { newCid } from './cid';
 import type { Exchange } from './exchange';
 import type { Metrics } from './metrics';
 import { replyJson, setHeaders } from './reply';
-import { isClientFault } from './request-errors';
+import { isClientFault, RequestError } from './request-errors';
 import { BAD_PATH, RouteTable, type Door } from './routes';
 
 export interface PipelineOptions {
@@ -95,10 +95,15 @@ export function createPipeline({ doors, trustProxy, log, metrics, publicUrl }: P
     x.operation = route.operation ?? null;
     x.params = params;
     if (door.headers) setHeaders(res, door.headers);
-    route.handle(x).then(
-      () => {
-        x.outcome ??= 'ok';
-      },
+    if (route.headers) setHeaders(res, route.headers);
+    let handled: Promise<void>;
+    try {
+      handled = match.badPath ? Promise.reject(new RequestError('MalformedPath', 'The request path cannot be decoded')) : route.handle(x);
+    } catch (err) {
+      handled = Promise.reject(err); // a handler that throws before its first await
+    }
+    handled.then(
+      () => undefined,
       (err: unknown) => {
         x.error = err;
         x.outcome = 'error';
@@ -138,7 +143,7 @@ export function answerUncaught(x: Exchange, err: unknown): void {
 }
 
 /** DUALGATE_TRUST_PROXY as Express's `trust proxy` reads it: off, on, a hop count, or addresses and CIDRs. */
-export function compileTrust(setting: boolean | number | string): TrustFn {
+function compileTrust(setting: boolean | number | string): TrustFn {
   if (typeof setting === 'boolean') return () => setting;
   if (typeof setting === 'number') return (_address, hop) => hop < setting;
   return proxyAddr.compile(setting.split(',').map((entry) => entry.trim()));

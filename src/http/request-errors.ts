@@ -17,6 +17,8 @@ export type RequestErrorCode =
   | 'ActionMismatch'
   | 'UnknownOperation'
   | 'MalformedJson'
+  /** A path parameter whose percent-escapes do not decode (`/zato/json/a%ZZ`). */
+  | 'MalformedPath'
   | 'MethodNotAllowed'
   | 'Unauthenticated'
   /** A call that carries its token in a header (a Zato 3 style log-out) came without one. */

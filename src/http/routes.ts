@@ -19,6 +19,8 @@ export interface Route {
   path: string;
   /** The operation for the log line and metrics, when the route alone says it; a handler may set it later. */
   operation?: string;
+  /** On every answer of this route, errors included, after the door's (the console API's `no-store`, say). */
+  headers?: OutgoingHttpHeaders;
   handle: Handler;
   /** Where a route speaks another dialect than the rest of its door (SOAP beside JSON): its own renderer. */
   fail?(x: Exchange, err: unknown): void;
@@ -40,12 +42,14 @@ export interface Match {
   door: Door;
   route: Route;
   params: Record<string, string | undefined>;
+  /** A parameter's percent-escapes do not decode: the route's door answers it as a bad request. */
+  badPath?: true;
 }
 
 /** Two routes that would answer the same method on the same path: the table refuses the second. */
 export class DuplicateRoute extends Error {}
 
-/** A request path the table cannot read (a broken %-escape): the client's error. */
+/** A request path find-my-way cannot read at all: the client's error, no door's. */
 export const BAD_PATH = Symbol('bad path');
 
 interface Entry {
@@ -67,8 +71,8 @@ export class RouteTable {
     caseSensitive: false,
     ignoreTrailingSlash: true,
     // A parameter is a service or method name, or a console id; a longer one must still reach its door's
-    // "unknown" answer rather than a 404.
-    maxParamLength: 2048,
+    // "unknown" answer rather than a 404 (node refuses a request line over 16 KiB anyway).
+    maxParamLength: 65_536,
     onBadUrl: () => undefined,
   });
   private readonly declared = new Map<string, string>();
@@ -83,7 +87,7 @@ export class RouteTable {
       const key = `${method} ${routeKey(route.path)}`;
       const earlier = this.declared.get(key);
       if (earlier !== undefined) throw new DuplicateRoute(`route declared twice: ${method} ${route.path} (already as ${earlier})`);
-      // HEAD comes with GET unless the route names it; an explicit HEAD elsewhere is not a clash.
+      // HEAD comes with GET unless the route names it.
       this.declared.set(key, route.path);
     }
     const entry: Entry = { door, route };
@@ -111,7 +115,7 @@ export class RouteTable {
     try {
       for (const [name, value] of Object.entries(found.params)) params[name] = value === undefined ? undefined : decodeURIComponent(value);
     } catch {
-      return BAD_PATH;
+      return { door: entry.door, route: entry.route, params: {}, badPath: true };
     }
     return { door: entry.door, route: entry.route, params };
   }

@@ -1,9 +1,16 @@
 import type Database from 'better-sqlite3';
 import { StoreFault } from './errors';
 
+/**
+ * What a unit of `mayWrite` throws when it finds it must write where it may not: it then fails as the writes of
+ * its batch did.
+ */
+export const WRITE_REFUSED = Symbol('write refused');
+
 interface Unit {
-  work: () => unknown;
-  writes: boolean;
+  /** `canWrite` is false only for a `mayWrite` unit run again alone after its batch found writes refused. */
+  work: (canWrite: boolean) => unknown;
+  writes: 'no' | 'yes' | 'maybe';
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -27,15 +34,25 @@ export class GroupCommit {
     /** Throws a `StoreFault` when no work may run (the database file was removed or replaced). */
     private readonly assertUsable: () => void,
   ) {
-    this.together = db.transaction((units: Unit[]) => units.map((unit) => unit.work()));
+    this.together = db.transaction((units: Unit[]) => units.map((unit) => unit.work(true)));
   }
 
   read<T>(work: () => T): Promise<T> {
-    return this.submit(work, false);
+    return this.submit(work, 'no');
   }
 
   write<T>(work: () => T): Promise<T> {
-    return this.submit(work, true);
+    return this.submit(work, 'yes');
+  }
+
+  /**
+   * A unit that reads, and writes only when what it read says so (a validation records a use at most once a
+   * second). In a batch it is a write. Should the batch find writes refused, it runs again alone with
+   * `canWrite` false: answered when it needs no write, failed as the batch's writes when it does (it throws
+   * `WRITE_REFUSED` before writing).
+   */
+  mayWrite<T>(work: (canWrite: boolean) => T): Promise<T> {
+    return this.submit(work, 'maybe');
   }
 
   /** Runs what is queued now, rather than at the end of this turn (before the database closes). */
@@ -45,7 +62,7 @@ export class GroupCommit {
     if (units.length > 0) this.runUnits(units);
   }
 
-  private submit<T>(work: () => T, writes: boolean): Promise<T> {
+  private submit<T>(work: (canWrite: boolean) => T, writes: Unit['writes']): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(this.flush);
       this.queue.push({ work, writes, resolve: resolve as (value: unknown) => void, reject });
@@ -69,15 +86,15 @@ export class GroupCommit {
     try {
       // IMMEDIATE when anything writes: the write lock is taken (or waited for) up front, so the batch never
       // fails halfway for want of it. A batch of reads takes no write lock, so it also runs on a read-only store.
-      results = units.some((unit) => unit.writes) ? this.together.immediate(units) : this.together.deferred(units);
+      results = units.some((unit) => unit.writes !== 'no') ? this.together.immediate(units) : this.together.deferred(units);
     } catch (err) {
       const failure = this.translate(err);
       if (failure instanceof StoreFault) {
         // The store refuses writes (locked past the busy timeout, full, read-only): a read may still be
         // answered, as it would have been on its own.
         for (const unit of units) {
-          if (unit.writes) unit.reject(failure);
-          else this.runAlone(unit);
+          if (unit.writes === 'yes') unit.reject(failure);
+          else this.runAlone(unit, failure);
         }
         return;
       }
@@ -89,11 +106,12 @@ export class GroupCommit {
     units.forEach((unit, i) => unit.resolve(results[i]));
   }
 
-  private runAlone(unit: Unit): void {
+  /** Runs a unit in its own autocommit; with `refused` (the batch's failure), one that may not write. */
+  private runAlone(unit: Unit, refused?: Error): void {
     try {
-      unit.resolve(unit.work());
+      unit.resolve(unit.work(refused === undefined));
     } catch (err) {
-      unit.reject(this.translate(err));
+      unit.reject(err === WRITE_REFUSED && refused !== undefined ? refused : this.translate(err));
     }
   }
 }

@@ -610,7 +610,10 @@ export class PostgresStore implements Store {
     return { token, session, account };
   }
 
-  /** Each read, then its use among the turn's uses (one statement for them all): a use needs no transaction. */
+  /**
+   * Each token read in turn, then its use written with the other uses of this turn (one UPDATE for them all):
+   * a use needs no transaction with its read.
+   */
   async useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]> {
     const answers: (UsedToken | undefined)[] = [];
     for (const step of uses) {

@@ -259,8 +259,9 @@ export interface Store {
   /**
    * Each token in turn: `findToken`, then the use of its session that `use` asks for from what was found
    * (undefined: nothing written), as `touchSession` writes it; the tokens after one whose `next` says no are
-   * neither read nor used. All in one unit of work: one call where a validation had two, and an admission with
-   * the validation it allows four. Answers what was found for each token read, with the use written.
+   * neither read nor used. One call where a validation had two, and an admission with the validation it allows
+   * four (SQLite: one unit of its group commit; PostgreSQL: each read in turn, each use written with the other
+   * uses of the same turn). Answers what was found for each token read, with the use written.
    * `use` and `next` run synchronously, and may run more than once (a batch retried).
    */
   useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]>;

@@ -161,10 +161,13 @@ describe('hostile HTTP, before any body is read', () => {
       ],
       ['POST', '/zato/json/zato.security.jwt.get-list%00', zatoJson(404, 'Unknown service: zato.security.jwt.get-list\0')],
       ['POST', '/zato/json/%2e%2e', zatoJson(404, 'Unknown service: ..')],
-      // A service's own path is a direct route, matched in any case as Express matches paths; its name is not.
+      // A service's path is matched in any case, as Express matches paths; its name is not.
       ['POST', '/zato/json/ZATO.SECURITY.JWT.GET-LIST', zatoJson(404, 'Unknown service: ZATO.SECURITY.JWT.GET-LIST')],
       ['POST', '/ZATO/JSON/Zato.security.jwt.log-out/', zatoJson(404, 'Unknown service: Zato.security.jwt.log-out')],
-      ['POST', '/zato/json/%ff', appJson(400, 'Bad request')],
+      // A service name whose escapes do not decode: the door's own bad request.
+      ['POST', '/zato/json/%ff', zatoJson(400, 'The request path cannot be decoded')],
+      // A service name far longer than any: still the door's own answer, its message cut short.
+      ['POST', `/zato/json/${'a'.repeat(3000)}`, zatoJson(404, `Unknown service: ${'a'.repeat(128)}`)],
       ['POST', '/zato/soap/..', appJson(404, 'Not found')],
       ['POST', '/zato/soap%2F..%2Fsoap', appJson(404, 'Not found')],
       ['POST', '/zato/%2e%2e/zato/soap', appJson(404, 'Not found')],

@@ -47,15 +47,37 @@ describe('the one pipeline', () => {
     }
   });
 
-  it('answers a path parameter that cannot be decoded with a bare 400, and keeps answering', async () => {
+  it("answers a path parameter that cannot be decoded as its door's bad request, and keeps answering", async () => {
     const res = await fetch(`${server.url}/zato/json/zato.security%ZZ`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'Bad request', cid: res.headers.get('x-zato-cid') });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({
+      zato_env: { result: 'ZATO_ERROR', cid: res.headers.get('x-zato-cid'), details: 'The request path cannot be decoded' },
+    });
     // Decoded, a parameter is the service's name, spelled as sent.
     const known = await fetch(`${server.url}/zato/json/zato.security.jwt.log%2Dout`, { method: 'POST', body: '{}' });
     expect(known.status).toBe(400);
     expect(((await known.json()) as { zato_env: unknown }).zato_env).toMatchObject({ result: 'ZATO_ERROR', details: 'Missing element: token' });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it("puts a door's headers on every answer under its paths, a 404 included", async () => {
+    for (const [method, path] of [
+      ['GET', '/zato/jwt/log-out'],
+      ['PUT', '/xweb/secure/netForumXML.asmx'],
+      ['GET', '/zato/nowhere/at/all'],
+    ]) {
+      const res = await fetch(`${server.url}${path}`, { method });
+      expect(`${method} ${path}: ${res.status} ${res.headers.get('cache-control')}`).toBe(`${method} ${path}: 404 no-store`);
+    }
+    const consoleMiss = await fetch(`${server.url}/console/a/b`);
+    expect(consoleMiss.status).toBe(404);
+    expect(consoleMiss.headers.get('x-frame-options')).toBe('DENY');
+    expect(consoleMiss.headers.get('referrer-policy')).toBe('no-referrer');
+    // Outside every door: the plain 404 without them.
+    const nowhere = await fetch(`${server.url}/nowhere`);
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.headers.get('cache-control')).toBeNull();
   });
 
   it("answers HEAD on a GET route with the GET's headers and no body", async () => {

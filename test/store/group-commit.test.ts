@@ -95,6 +95,46 @@ describe('store: group commit', () => {
     expect((await store.listAudit(10)).map((r) => r.cid)).toEqual(['cid-3', 'cid-2']);
   });
 
+  it('answers a validation that records no use when the database is locked, and fails one that must record it', async () => {
+    const reader = await store.createAccount(account('reader'), AT);
+    await store.createSession(
+      {
+        id: 'session-r',
+        accountId: reader.id,
+        username: 'reader',
+        door: 'crafter',
+        createdAt: AT,
+        lastSeenAt: AT,
+        idleTtl: 600,
+        idleExpiresAt: AT + 600_000,
+        absoluteExpiresAt: AT + 3_600_000,
+        revokedAt: null,
+        revokeReason: null,
+        clientIp: null,
+        userAgent: null,
+      },
+      { hash: Buffer.alloc(32, 7), kind: 'cookie', createdAt: AT },
+    );
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      // In one turn with a write, so that the batch meets the lock: the validation with no use due is answered
+      // from its read, the one whose use is due fails as the write does.
+      const [quiet, due, write] = await Promise.allSettled([
+        store.useTokens([{ hash: Buffer.alloc(32, 7), use: () => undefined }]),
+        store.useTokens([{ hash: Buffer.alloc(32, 7), use: () => ({ lastSeenAt: AT + 1, idleExpiresAt: undefined }) }]),
+        store.appendAudit(auditRow(1)),
+      ]);
+      expect(quiet).toMatchObject({ status: 'fulfilled', value: [{ session: { id: 'session-r' }, used: undefined }] });
+      expect((due as PromiseRejectedResult).reason).toBeInstanceOf(StoreFault);
+      expect((write as PromiseRejectedResult).reason).toBeInstanceOf(StoreFault);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await store.findSession('session-r')).toMatchObject({ lastSeenAt: AT });
+  });
+
   it('resolves a write only once another connection can read it', async () => {
     const reader = new Database(dbPath, { readonly: true });
     try {

@@ -54,6 +54,7 @@ const TABLE: Record<ErrorCode, Row> = {
   ActionMismatch: as(400),
   UnknownOperation: as(404),
   MalformedJson: as(400),
+  MalformedPath: as(400),
   MethodNotAllowed: as(405),
   Unauthenticated: as(401),
   MissingToken: as(401),

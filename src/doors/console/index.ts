@@ -1,8 +1,9 @@
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
+import { notFound } from '../../http/pipeline';
 import type { Door } from '../../http/routes';
 import { apiRoutes } from './api/routes';
-import { CONSOLE_DOOR } from './auth';
+import { CONSOLE_DOOR, CONSOLE_PATH } from './auth';
 import { sendError } from './errors';
 import { pageRoutes } from './page';
 
@@ -16,7 +17,12 @@ export function consoleDoor(config: DoorSettings['console'], core: Core): Door {
     name: CONSOLE_DOOR,
     // No other page may frame the console, and no address of it leaves with a link.
     headers: { 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' },
-    routes: [...apiRoutes(core, config), ...pageRoutes()],
+    routes: [
+      ...apiRoutes(core, config),
+      ...pageRoutes(),
+      // Any other path of the door: the plain 404, with the door's headers.
+      { methods: 'any', path: `${CONSOLE_PATH}/*`, handle: async (x) => notFound(x) },
+    ],
     fail: sendError,
   };
 }

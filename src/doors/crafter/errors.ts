@@ -62,6 +62,7 @@ const TABLE: Record<ErrorCode, (err: Error, cid: string) => WireError> = {
   ActionMismatch: badRequest,
   UnknownOperation: notFound,
   MalformedJson: badRequestNaming,
+  MalformedPath: badRequest,
   MethodNotAllowed: reply(405, 'Method Not Allowed'),
   Unauthenticated: unauthorized,
   MissingToken: unauthorized,

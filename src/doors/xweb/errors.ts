@@ -63,6 +63,7 @@ const ERRORS: Record<ErrorCode, Row> = {
   ActionMismatch: SYSTEM_400,
   UnknownOperation: { kind: 'System', status: 404 },
   MalformedJson: SYSTEM_400,
+  MalformedPath: SYSTEM_400,
   MethodNotAllowed: { kind: 'System', status: 405 },
   Unauthenticated: INVALID_TOKEN,
   MissingToken: INVALID_TOKEN,

@@ -1,5 +1,6 @@
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
+import { notFound } from '../../http/pipeline';
 import { NO_STORE } from '../../http/reply';
 import type { Door } from '../../http/routes';
 import { soapEndpoint } from '../../http/soap/endpoint';
@@ -19,7 +20,12 @@ export function xwebDoor(config: DoorSettings['xweb'], core: Core): Door {
     // Every answer here hands back the integrator token (SOAP header, WWW-Authenticate) or a customer token or
     // key: no cache may keep one.
     headers: NO_STORE,
-    routes: [...soapEndpoint(xwebSoapDoor(deps, config.xmlLimit)), xwebJsonRoute(deps, config.jsonLimit)],
+    routes: [
+      ...soapEndpoint(xwebSoapDoor(deps, config.xmlLimit)),
+      xwebJsonRoute(deps, config.jsonLimit),
+      // Any other path of the door: the plain 404, with the door's headers.
+      { methods: 'any', path: '/xweb/*', handle: async (x) => notFound(x) },
+    ],
     fail: sendJsonError,
   };
 }

@@ -10,7 +10,7 @@ import { isNil, readFields, schemaRules, type ElementRule } from '../../http/soa
 import type { WireError } from './errors';
 import { describeError } from './errors';
 import type { Caller } from './integrator';
-import { findOperation, OPERATIONS, perform, XWEB_DOOR, XWEB_NS, type Params, type Performed, type XwebDeps, type XwebOperation } from './operations';
+import { findOperation, OPERATIONS, perform, XWEB_NS, type Params, type Performed, type XwebDeps, type XwebOperation } from './operations';
 
 export const XWEB_SOAP_PATH = '/xweb/secure/netForumXML.asmx';
 const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'xweb.wsdl');
@@ -43,7 +43,6 @@ export function xwebSoapDoor(deps: XwebDeps, xmlLimit: number): SoapDoor {
   };
   const tokenRule = ruleOf('AuthorizationToken');
   return {
-    door: XWEB_DOOR,
     namespace: XWEB_NS,
     path: XWEB_SOAP_PATH,
     wsdlFile: WSDL_FILE,

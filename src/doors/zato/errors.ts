@@ -64,6 +64,7 @@ const TABLE: Record<ErrorCode, Row> = {
   ActionMismatch: client(400),
   UnknownOperation: client(404),
   MalformedJson: client(400),
+  MalformedPath: client(400),
   MethodNotAllowed: client(405),
   Unauthenticated: client(401, { headers: challenge }),
   // Zato 3's `/zato/jwt/log-out` without a token: its own words, bare.

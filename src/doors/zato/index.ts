@@ -1,5 +1,6 @@
 import type { DoorSettings } from '../../config';
 import type { Core } from '../../core';
+import { notFound } from '../../http/pipeline';
 import { NO_STORE } from '../../http/reply';
 import type { Door } from '../../http/routes';
 import { wsdlResponder } from '../../http/soap/endpoint';
@@ -21,8 +22,10 @@ export function zatoDoor(config: DoorSettings['zato'], core: Core): Door {
     headers: NO_STORE,
     routes: [
       { methods: ['GET'], path: '/public-api/zato.wsdl', operation: 'wsdl', handle: wsdlResponder({ wsdlFile: WSDL_FILE, path: SOAP_PATH }) },
-      ...zatoSoap(config, core, DOOR),
+      ...zatoSoap(config, core),
       ...zatoJson(config, core),
+      // Any other path of the door: the plain 404, with the door's headers.
+      { methods: 'any', path: '/zato/*', handle: async (x) => notFound(x) },
     ],
     fail: sendJsonError,
   };

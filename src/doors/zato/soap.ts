@@ -17,10 +17,9 @@ export const SOAP_PATH = '/zato/soap';
 export const WSDL_FILE = join(__dirname, '..', '..', '..', 'wsdl', 'zato.wsdl');
 
 /** `POST /zato/soap` (and its `?wsdl`): every service of the table as a SOAP 1.1 operation. */
-export function zatoSoap(config: DoorSettings['zato'], core: Core, door: string): Route[] {
+export function zatoSoap(config: DoorSettings['zato'], core: Core): Route[] {
   const rules = schemaRules(WSDL_FILE);
   const soapDoor: SoapDoor = {
-    door,
     namespace: ZATO_NS,
     path: SOAP_PATH,
     wsdlFile: WSDL_FILE,

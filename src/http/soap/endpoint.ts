@@ -37,7 +37,6 @@ export interface SoapOperation {
 }
 
 export interface SoapDoor {
-  door: string;
   namespace: string;
   path: string;
   wsdlFile: string;

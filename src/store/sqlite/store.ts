@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { StoreFault } from '../errors';
 import type { FileIdentity } from '../file-identity';
 import type { Checkpointer } from '../checkpointer';
-import { GroupCommit } from '../group-commit';
+import { GroupCommit, WRITE_REFUSED } from '../group-commit';
 import type {
   AccountChanges,
   AccountRow,
@@ -165,11 +165,12 @@ export class SqliteStore implements Store {
   }
 
   useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]> {
-    return this.commits.write(() => {
+    return this.commits.mayWrite((canWrite) => {
       const answers: (UsedToken | undefined)[] = [];
       for (const step of uses) {
         const found = this.tokenFound(step.hash);
         const used = found && step.use(found);
+        if (used && !canWrite) throw WRITE_REFUSED;
         if (used) this.touch(found.session.id, used);
         answers.push(found && { ...found, used });
         if (step.next && !step.next(found)) break;

@@ -4,7 +4,7 @@ import { Forbidden, type Core } from '../../../core';
 import { cookieScopeOf } from '../../../http/client';
 import { requestContext } from '../../../http/context';
 import type { Exchange } from '../../../http/exchange';
-import { NO_STORE, replyJson, setHeaders } from '../../../http/reply';
+import { NO_STORE, replyJson } from '../../../http/reply';
 import { RequestError } from '../../../http/request-errors';
 import type { Route } from '../../../http/routes';
 import { CONSOLE_PATH, csrfHeaderOf, expiredCookieLine, requireCsrf, requireOperator, sessionCookie, type Operator } from '../auth';
@@ -26,8 +26,8 @@ export function apiRoutes(core: Core, config: DoorSettings['console']): Route[] 
   const routes: Route[] = [...byPath].map(([path, operations]) => ({
     methods: 'any',
     path: `${API}${path}`,
+    headers: NO_STORE,
     async handle(x) {
-      setHeaders(x.res, NO_STORE);
       const operation = operations.find((op) => op.method === x.req.method || (op.method === 'GET' && x.req.method === 'HEAD'));
       if (operation) return answer(core, operation, x);
       const allowed = operations.flatMap((op) => (op.method === 'GET' ? ['GET', 'HEAD'] : [op.method]));
@@ -38,8 +38,8 @@ export function apiRoutes(core: Core, config: DoorSettings['console']): Route[] 
   routes.push({
     methods: 'any',
     path: `${API}/*`,
-    async handle(x) {
-      setHeaders(x.res, NO_STORE);
+    headers: NO_STORE,
+    async handle() {
       throw new RequestError('UnknownOperation', 'No such console API call');
     },
   });

@@ -20,12 +20,11 @@ import type {
   Store,
   StoredAuditRow,
   StoreWrite,
-  TokenKind,
   TokenRow,
   TokenUse,
   UsedToken,
 } from './types';
-import { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, CHANGEABLE_COLUMNS } from './rows';
+import { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_COLUMNS, sessionAt, foundTokenAt, CHANGEABLE_COLUMNS } from './rows';
 
 export interface PostgresOptions {
   /** A libpq-style URL; it may hold the password, so it is never shown: `where` is. */
@@ -384,6 +383,19 @@ class TurnBatch<T> {
   };
 }
 
+type Touch = { id: string; lastSeenAt: number; idleExpiresAt: number | undefined };
+
+/**
+ * One use per session (the last asked for), in the order of their ids: concurrent batches that share sessions
+ * (an xWeb integrator's is in every `WebValidate`) then lock their rows in the same order, and cannot deadlock.
+ */
+function inIdOrder(uses: Touch[]): Touch[] {
+  const last = new Map(uses.map((use) => [use.id, use]));
+  return [...last.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const columnsOf = (uses: Touch[]) => [uses.map((u) => u.id), uses.map((u) => u.lastSeenAt), uses.map((u) => u.idleExpiresAt ?? null)];
+
 /**
  * The PostgreSQL store: a pool of connections, every statement prepared once per connection under its name,
  * one statement (so one round trip) per call wherever SQL allows. Commits are grouped by PostgreSQL itself:
@@ -395,14 +407,14 @@ export class PostgresStore implements Store {
       ? this.run(statement('insertAudit', auditValues(rows[0]!)))
       : this.run(statement('insertAudits', AUDIT_COLUMNS.map((_, i) => rows.map((r) => auditValues(r)[i])))),
   );
-  private readonly touches = new TurnBatch<{ id: string; lastSeenAt: number; idleExpiresAt: number | undefined }>((uses) =>
+  private readonly touches = new TurnBatch<Touch>((uses) =>
     uses.length === 1
       ? this.run(
           uses[0]!.idleExpiresAt === undefined
             ? statement('touchLastSeen', [uses[0]!.lastSeenAt, uses[0]!.id])
             : statement('touchSession', [uses[0]!.lastSeenAt, uses[0]!.idleExpiresAt, uses[0]!.id]),
         )
-      : this.run(statement('touchSessions', [uses.map((u) => u.id), uses.map((u) => u.lastSeenAt), uses.map((u) => u.idleExpiresAt ?? null)])),
+      : this.run(statement('touchSessions', columnsOf(inIdOrder(uses)))),
   );
 
   constructor(private readonly pool: Pool) {}
@@ -597,17 +609,7 @@ export class PostgresStore implements Store {
 
   async findToken(hash: Buffer): Promise<FoundToken | undefined> {
     const [row] = await this.rows('tokenWithAccount', [hash]);
-    if (!row) return undefined;
-    const session = sessionAt(row, TOKEN_SESSION_AT);
-    const token: TokenRow = {
-      hash,
-      sessionId: session.id,
-      kind: row[0] as TokenKind,
-      createdAt: row[1] as number,
-      retiredAt: row[2] as number | null,
-    };
-    const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
-    return { token, session, account };
+    return row && foundTokenAt(row, hash);
   }
 
   /**

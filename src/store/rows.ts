@@ -1,4 +1,4 @@
-import type { AccountChanges, AccountRow, Role, SessionRow } from './types';
+import type { AccountChanges, AccountRow, FoundToken, Role, SessionRow, TokenKind } from './types';
 
 /**
  * Rows are read as arrays, values in the order their statement selects them, and made into the store's types
@@ -62,6 +62,17 @@ export const sessionAt = (c: Columns, at: number): SessionRow => ({
 /** A token lookup reads the token's own columns, then its session's, then its account's. */
 export const TOKEN_SESSION_AT = 3;
 export const TOKEN_ACCOUNT_AT = TOKEN_SESSION_AT + SESSION_FIELDS.length;
+
+/** A token lookup's row (kind, created, retired; the session; the account, nulls when it is gone). */
+export const foundTokenAt = (c: Columns, hash: Buffer): FoundToken => {
+  const session = sessionAt(c, TOKEN_SESSION_AT);
+  return {
+    token: { hash, sessionId: session.id, kind: c[0] as TokenKind, createdAt: c[1] as number, retiredAt: c[2] as number | null },
+    session,
+    // A LEFT JOIN's missing account reads as nulls; an account's id never is null.
+    account: c[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(c, TOKEN_ACCOUNT_AT),
+  };
+};
 
 /** Column names of `AccountChanges`, so an update statement can be built from a fixed list only. */
 export const CHANGEABLE_COLUMNS: Record<keyof AccountChanges, string> = {

@@ -1,6 +1,6 @@
 import type { AccountRow, AuditQuery } from '../types';
 
-export { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_FIELDS, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, CHANGEABLE_COLUMNS } from '../rows';
+export { type Columns, ACCOUNT_FIELDS, ACCOUNT_COLUMNS, accountAt, SESSION_FIELDS, SESSION_COLUMNS, sessionAt, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, foundTokenAt, CHANGEABLE_COLUMNS } from '../rows';
 import { type Columns, accountAt } from '../rows';
 
 export const accountOrNone = (c: Columns | undefined): AccountRow | undefined => optional(c, (row) => accountAt(row, 0));

@@ -24,13 +24,12 @@ import type {
   Store,
   StoredAuditRow,
   StoreWrite,
-  TokenKind,
   TokenRow,
   TokenUse,
   UsedToken,
 } from '../types';
 import { FAULT_REASONS, Refused, translate } from './errors';
-import { type Columns, TOKEN_SESSION_AT, TOKEN_ACCOUNT_AT, accountAt, sessionAt, accountOrNone, CHANGEABLE_COLUMNS, optional, auditParams } from './rows';
+import { type Columns, foundTokenAt, accountAt, sessionAt, accountOrNone, CHANGEABLE_COLUMNS, optional, auditParams } from './rows';
 import { prepareStatements, prepareTransactions, type Statements } from './statements';
 
 /** The `Store` over one SQLite file: every call a unit of work, the units of one event-loop turn one commit. */
@@ -185,18 +184,7 @@ export class SqliteStore implements Store {
 
   private tokenFound(hash: Buffer): FoundToken | undefined {
     const row = this.sql.tokenWithAccount.get(hash) as Columns | undefined;
-    if (!row) return undefined;
-    const session = sessionAt(row, TOKEN_SESSION_AT);
-    const token: TokenRow = {
-      hash,
-      sessionId: session.id,
-      kind: row[0] as TokenKind,
-      createdAt: row[1] as number,
-      retiredAt: row[2] as number | null,
-    };
-    // A LEFT JOIN's missing account reads as nulls; an account's id never is null.
-    const account = row[TOKEN_ACCOUNT_AT] === null ? undefined : accountAt(row, TOKEN_ACCOUNT_AT);
-    return { token, session, account };
+    return row && foundTokenAt(row, hash);
   }
 
   private touch(id: string, { lastSeenAt, idleExpiresAt }: SessionUse): void {

@@ -1,0 +1,73 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import type { AccountRow, NewAccount, SessionRow } from '../../src/store/types';
+import { tempDir } from '../support/server';
+
+// What only SQLite can show: a use that does not move the idle expiry leaves its index alone. Every field read
+// back from its own column, through every read, is the contract suite's (test/store/contract.test.ts, both stores).
+
+const AT = Date.UTC(2026, 5, 1, 12);
+
+const ACCOUNT: NewAccount = {
+  username: 'Ann',
+  usernameKey: 'ann',
+  name: 'Ann the operator',
+  passwordHash: '$2b$04$hash',
+  role: 'integrator',
+  isActive: false,
+  firstName: 'Ann',
+  lastName: 'Lee',
+  email: 'ann@example.test',
+  customerKey: 'key-ann',
+  ttl: 77,
+};
+
+function sessionOf(account: AccountRow, id: string): SessionRow {
+  return {
+    id,
+    accountId: account.id,
+    username: account.username,
+    door: 'xweb',
+    createdAt: AT + 1,
+    lastSeenAt: AT + 2,
+    idleTtl: 3,
+    idleExpiresAt: AT + 4,
+    absoluteExpiresAt: AT + 5,
+    revokedAt: null,
+    revokeReason: null,
+    clientIp: '192.0.2.7',
+    userAgent: 'agent/8',
+  };
+}
+
+describe('SQLite store: the idle-expiry index', () => {
+  let store: SqliteStore;
+  let path: string;
+  beforeEach(() => {
+    path = join(tempDir(), 'rows.db');
+    store = openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 100 });
+  });
+  afterEach(() => store.close());
+
+  it('touches a session: the last-seen time always, the idle expiry (and so its index) only when given one', async () => {
+    const account = await store.createAccount(ACCOUNT, AT);
+    await store.createSession(sessionOf(account, 'session-3'), { hash: Buffer.alloc(32, 5), kind: 'guid', createdAt: AT });
+    // SQLite rewrites an index entry exactly when an UPDATE's SET names the column, which is also exactly
+    // when an `UPDATE OF` trigger fires: the trigger counts the idle-expiry writes.
+    const db = new Database(path);
+    db.exec(`CREATE TABLE idle_writes (n INTEGER);
+      CREATE TRIGGER count_idle_writes AFTER UPDATE OF idle_expires_at ON sessions BEGIN INSERT INTO idle_writes VALUES (1); END;`);
+    const idleWrites = () => (db.prepare('SELECT count(*) AS n FROM idle_writes').get() as { n: number }).n;
+    try {
+      await store.touchSession('session-3', AT + 50, undefined);
+      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4 });
+      expect(idleWrites()).toBe(0);
+      await store.touchSession('session-3', AT + 60, AT + 70);
+      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
+      expect(idleWrites()).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -100,7 +100,8 @@ export class RouteTable {
 
   /** The route answering `method` on `url` (the query is ignored), `BAD_PATH`, or undefined. */
   find(method: string | undefined, url: string): Match | typeof BAD_PATH | undefined {
-    if (!ALL_METHODS.includes(method as HTTPMethod)) return undefined;
+    // A method no route has (BREW, say) finds no tree in find-my-way: no match, without a list to search.
+    if (method === undefined) return undefined;
     // As Express does, a path is matched as it was sent: `log%2Dout` is not `log-out` (a percent-escape must
     // not reach a route its letters do not name). So every `%` goes to find-my-way escaped, which leaves the
     // static part as sent, and the parameters come back as sent, to be decoded here.

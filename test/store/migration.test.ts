@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../../src/store/migrations';
@@ -63,6 +63,9 @@ describe('store: the migration to RFC 8265 usernames', () => {
     expect(() => openSqliteStore({ path, synchronous: 'NORMAL', busyTimeoutMs: 100 })).toThrow(
       'cannot upgrade the database: these accounts have usernames that compare equal under RFC 8265 (case, width, normal form): "admin" (id 1) and "Admin" (id 2); "jos\\u00e9" (id 3) and "jose\\u0301" (id 4); rename or delete all but one of each with the dualgate that made them, then start again',
     );
+    // The refused open closed its connection: SQLite removes the -wal and -shm files with the last one, and a
+    // connection left open would hold them (and the file) until the process exits.
+    expect([existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([false, false]);
     // Nothing was changed: the file is still at the old version, for the old dualgate.
     const db = new Database(path, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(BEFORE);

@@ -34,12 +34,18 @@ export function openSqliteStore(options: SqliteOptions): SqliteStore {
   let db: Database.Database;
   try {
     db = new Database(options.path, { fileMustExist: Boolean(options.mustExist) });
+  } catch (err) {
+    throw translate(err, `cannot open ${options.path}`);
+  }
+  try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous}`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
     migrate(db);
   } catch (err) {
+    // A refused upgrade is no store: its connection (the file, its -wal and -shm held open) goes with it.
+    closeQuietly(db);
     throw translate(err, `cannot open ${options.path}`);
   }
   if (options.path === ':memory:') return new SqliteStore(db);
@@ -104,5 +110,14 @@ function migrate(db: Database.Database): void {
     }
   } finally {
     db.pragma('foreign_keys = ON');
+  }
+}
+
+/** Closes a connection given up on, keeping the error that gave it up rather than one from the close. */
+function closeQuietly(db: Database.Database): void {
+  try {
+    db.close();
+  } catch {
+    // the caller's error is the one to report
   }
 }

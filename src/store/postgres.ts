@@ -621,15 +621,11 @@ export class PostgresStore implements Store {
     for (const step of uses) {
       const found = await this.findToken(step.hash);
       const used = found && step.use(found);
-      if (used) await this.touchSession(found.session.id, used.lastSeenAt, used.idleExpiresAt);
+      if (used) await this.touches.add({ id: found.session.id, ...used });
       answers.push(found && { ...found, used });
       if (step.next && !step.next(found)) break;
     }
     return answers;
-  }
-
-  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
-    return this.touches.add({ id, lastSeenAt, idleExpiresAt });
   }
 
   async rotateToken(

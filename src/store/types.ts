@@ -258,15 +258,14 @@ export interface Store {
   findToken(hash: Buffer): Promise<FoundToken | undefined>;
   /**
    * Each token in turn: `findToken`, then the use of its session that `use` asks for from what was found
-   * (undefined: nothing written), as `touchSession` writes it; the tokens after one whose `next` says no are
-   * neither read nor used. One call where a validation had two, and an admission with the validation it allows
-   * four (SQLite: one unit of its group commit; PostgreSQL: each read in turn, each use written with the other
-   * uses of the same turn). Answers what was found for each token read, with the use written.
+   * (undefined: nothing written; an undefined `idleExpiresAt` leaves the idle expiry and its index as they are);
+   * the tokens after one whose `next` says no are neither read nor used. One call where a validation had two,
+   * and an admission with the validation it allows four (SQLite: one unit of its group commit; PostgreSQL: each
+   * read in turn, each use written with the other uses of the same turn). Answers what was found for each token
+   * read, with the use written.
    * `use` and `next` run synchronously, and may run more than once (a batch retried).
    */
   useTokens(uses: readonly TokenUse[]): Promise<(UsedToken | undefined)[]>;
-  /** Records a use of the session; an undefined `idleExpiresAt` leaves the idle expiry (and its index) as it is. */
-  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void>;
   /**
    * Adds `next` to the session and retires `previousHash` at `retireAt`, in one transaction; false, changing
    * nothing, when the session has been revoked.

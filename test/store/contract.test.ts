@@ -185,12 +185,12 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(outcomes.filter((o) => o?.ended)).toHaveLength(1);
   });
 
-  it('touches a session: the last-seen time always, the idle expiry only when given one', async () => {
+  it('writes a use of a session: the last-seen time always, the idle expiry only when given one', async () => {
     const account = await store.createAccount(ACCOUNT, AT);
     await store.createSession(sessionOf(account, 'session-3'), { hash: hash(6), kind: 'guid', createdAt: AT });
-    await store.touchSession('session-3', AT + 50, undefined);
+    await store.useTokens([{ hash: hash(6), use: () => ({ lastSeenAt: AT + 50, idleExpiresAt: undefined }) }]);
     expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4000 });
-    await store.touchSession('session-3', AT + 60, AT + 70);
+    await store.useTokens([{ hash: hash(6), use: () => ({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 }) }]);
     expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
   });
 
@@ -247,7 +247,7 @@ describe(`store contract (${TEST_STORE})`, () => {
     expect(await store.findSession('session-u')).toMatchObject({ lastSeenAt: AT + 201 });
 
     // Concurrent uses of one session: each answered, and one of them is what stays (a store may write them in
-    // any order, as it may concurrent `touchSession`s).
+    // any order).
     const many = await Promise.all(
       [1, 2, 3].map((n) => store.useTokens([{ hash: hash(40), use: () => ({ lastSeenAt: AT + 400 + n, idleExpiresAt: AT + 3400 + n }) }])),
     );
@@ -434,7 +434,11 @@ describe(`store contract (${TEST_STORE})`, () => {
 
     const ann = await store.createAccount(other('ann5'), AT);
     for (let i = 0; i < 6; i++) await store.createSession(sessionOf(ann, `t${i}`), { hash: hash(60 + i), kind: 'jwt', createdAt: AT });
-    await Promise.all(Array.from({ length: 6 }, (_, i) => store.touchSession(`t${i}`, AT + 100 + i, i % 2 === 0 ? AT + 9000 + i : undefined)));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        store.useTokens([{ hash: hash(60 + i), use: () => ({ lastSeenAt: AT + 100 + i, idleExpiresAt: i % 2 === 0 ? AT + 9000 + i : undefined }) }]),
+      ),
+    );
     for (let i = 0; i < 6; i++) {
       expect(await store.findSession(`t${i}`)).toMatchObject({ lastSeenAt: AT + 100 + i, idleExpiresAt: i % 2 === 0 ? AT + 9000 + i : AT + 4000 });
     }

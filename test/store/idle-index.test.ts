@@ -50,7 +50,7 @@ describe('SQLite store: the idle-expiry index', () => {
   });
   afterEach(() => store.close());
 
-  it('touches a session: the last-seen time always, the idle expiry (and so its index) only when given one', async () => {
+  it('writes a use of a session: the last-seen time always, the idle expiry (and so its index) only when given one', async () => {
     const account = await store.createAccount(ACCOUNT, AT);
     await store.createSession(sessionOf(account, 'session-3'), { hash: Buffer.alloc(32, 5), kind: 'guid', createdAt: AT });
     // SQLite rewrites an index entry exactly when an UPDATE's SET names the column, which is also exactly
@@ -60,10 +60,10 @@ describe('SQLite store: the idle-expiry index', () => {
       CREATE TRIGGER count_idle_writes AFTER UPDATE OF idle_expires_at ON sessions BEGIN INSERT INTO idle_writes VALUES (1); END;`);
     const idleWrites = () => (db.prepare('SELECT count(*) AS n FROM idle_writes').get() as { n: number }).n;
     try {
-      await store.touchSession('session-3', AT + 50, undefined);
+      await store.useTokens([{ hash: Buffer.alloc(32, 5), use: () => ({ lastSeenAt: AT + 50, idleExpiresAt: undefined }) }]);
       expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4 });
       expect(idleWrites()).toBe(0);
-      await store.touchSession('session-3', AT + 60, AT + 70);
+      await store.useTokens([{ hash: Buffer.alloc(32, 5), use: () => ({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 }) }]);
       expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
       expect(idleWrites()).toBe(1);
     } finally {

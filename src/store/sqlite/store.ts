@@ -178,10 +178,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  touchSession(id: string, lastSeenAt: number, idleExpiresAt: number | undefined): Promise<void> {
-    return this.commits.write(() => this.touch(id, { lastSeenAt, idleExpiresAt }));
-  }
-
   private tokenFound(hash: Buffer): FoundToken | undefined {
     const row = this.sql.tokenWithAccount.get(hash) as Columns | undefined;
     return row && foundTokenAt(row, hash);

@@ -41,6 +41,17 @@ const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [key(field).replace(/^\.
 const BATCH_MS = 20;
 const BATCH_BYTES = 8 * 1024;
 
+let stdout: pino.DestinationStream | undefined;
+
+/**
+ * The process's one batched stdout. Shared, because its flush timer lives as long as the process: a logger of
+ * its own for every gateway a process opens and closes (an embedder's, a test suite's) would leave one more
+ * timer writing every 20 ms each time.
+ */
+function batchedStdout(): pino.DestinationStream {
+  return (stdout ??= pino.destination({ sync: false, minLength: BATCH_BYTES, periodicFlush: BATCH_MS }));
+}
+
 /**
  * JSON lines on stdout. Request bodies are never logged; the redaction list is a second line of defence
  * should a password or token field ever reach a log call.
@@ -54,6 +65,6 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },
-    destination ?? pino.destination({ sync: false, minLength: BATCH_BYTES, periodicFlush: BATCH_MS }),
+    destination ?? batchedStdout(),
   );
 }

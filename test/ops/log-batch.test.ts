@@ -10,10 +10,10 @@ import { join } from 'node:path';
 const LOGGER = join(__dirname, '..', '..', 'dist', 'logger.js');
 const prelude = `const { createLogger } = require(${JSON.stringify(LOGGER)});\n`;
 
-/** Runs `script` in a node process of its own with `createLogger` in scope; its stdout and exit status. */
-function runLogging(script: string): { stdout: string; status: number | null } {
-  const { stdout, status } = spawnSync(process.execPath, ['-e', prelude + script], { encoding: 'utf8', timeout: 20_000 });
-  return { stdout, status };
+/** Runs `script` in a node process of its own with `createLogger` in scope; its output and exit status. */
+function runLogging(script: string): { stdout: string; stderr: string; status: number | null } {
+  const { stdout, stderr, status } = spawnSync(process.execPath, ['-e', prelude + script], { encoding: 'utf8', timeout: 20_000 });
+  return { stdout, stderr, status };
 }
 
 const messages = (stdout: string) => stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg);
@@ -57,5 +57,25 @@ describe('the log destination', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('is one for the process, however many loggers it makes: gateways opened and closed leave no flush timers behind', () => {
+    // Counts the writes of an idle process that made 200 loggers (each gateway an embedder or a test opens
+    // makes one) and logged a line with each. One destination flushes every 20 ms; one per logger would each
+    // do so, about 2,000 writes in these 200 ms.
+    const idle = runLogging(`
+      const fs = require('node:fs');
+      const loggers = Array.from({ length: 200 }, () => createLogger('info'));
+      loggers.forEach((log, i) => log.info('logger ' + i));
+      setTimeout(() => {
+        let writes = 0;
+        const write = fs.write;
+        fs.write = function (...args) { writes++; return write.apply(this, args); };
+        setTimeout(() => { fs.write = write; process.stderr.write(String(writes)); process.exit(0); }, 200);
+      }, 100);`);
+    expect(idle.status).toBe(0);
+    expect(Number(idle.stderr)).toBeLessThan(40);
+    // And all through the one stream, so in the order they were logged.
+    expect(messages(idle.stdout)).toEqual(Array.from({ length: 200 }, (_, i) => `logger ${i}`));
   });
 });

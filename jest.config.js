@@ -65,5 +65,8 @@ module.exports = {
   testTimeout: 30000,
   // Two cores: more workers than that only queue for CPU, and bcrypt wants the thread pool.
   maxWorkers: 2,
+  // A worker that has grown past this (each test file's modules and servers add to its heap) is replaced before
+  // its next file: a worker of a gigabyte took longer than jest's half second to end, and was killed.
+  workerIdleMemoryLimit: '600MB',
   watchman: false,
 };

@@ -1,50 +1,15 @@
 import { UniqueViolation } from '../../src/store/errors';
-import type { AccountRow, NewAccount, SessionRow, Store } from '../../src/store/types';
+import type { AccountRow, NewAccount, Store } from '../../src/store/types';
 import { parseStoreLocation } from '../../src/store/location';
 import { openStore } from '../../src/store/open';
+import { ACCOUNT, AT, sessionOf } from '../support/rows';
 import { openTestStore, TEST_STORE } from '../support/store';
 
 // The store contract: what the core may rely on from any store. This suite runs once per jest project, on
 // SQLite and on PostgreSQL (jest.config.js), against a fresh database each test.
 
-const AT = Date.UTC(2026, 5, 1, 12);
-
-// Every value distinct, so a field read from its neighbour's column shows.
-const ACCOUNT: NewAccount = {
-  username: 'Ann',
-  usernameKey: 'ann',
-  name: 'Ann the operator',
-  passwordHash: '$2b$04$hash',
-  role: 'integrator',
-  isActive: false,
-  firstName: 'Ann',
-  lastName: 'Lee',
-  email: 'ann@example.test',
-  customerKey: 'key-ann',
-  ttl: 77,
-};
-
 const other = (username: string): NewAccount => ({ ...ACCOUNT, username, usernameKey: username, name: username, customerKey: `key-${username}`, isActive: true, ttl: null });
 const LIMITS = { addressThreshold: 3, accountThreshold: 5, windowMs: 100 };
-
-function sessionOf(account: AccountRow, id: string, extra: Partial<SessionRow> = {}): SessionRow {
-  return {
-    id,
-    accountId: account.id,
-    username: account.username,
-    door: 'xweb',
-    createdAt: AT + 1,
-    lastSeenAt: AT + 2,
-    idleTtl: 3,
-    idleExpiresAt: AT + 4000,
-    absoluteExpiresAt: AT + 5000,
-    revokedAt: null,
-    revokeReason: null,
-    clientIp: '192.0.2.7',
-    userAgent: 'agent/8',
-    ...extra,
-  };
-}
 
 const hash = (n: number) => Buffer.alloc(32, n);
 

@@ -1,45 +1,11 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
-import type { AccountRow, NewAccount, SessionRow } from '../../src/store/types';
+import { ACCOUNT, AT, sessionOf } from '../support/rows';
 import { tempDir } from '../support/server';
 
 // What only SQLite can show: a use that does not move the idle expiry leaves its index alone. Every field read
 // back from its own column, through every read, is the contract suite's (test/store/contract.test.ts, both stores).
-
-const AT = Date.UTC(2026, 5, 1, 12);
-
-const ACCOUNT: NewAccount = {
-  username: 'Ann',
-  usernameKey: 'ann',
-  name: 'Ann the operator',
-  passwordHash: '$2b$04$hash',
-  role: 'integrator',
-  isActive: false,
-  firstName: 'Ann',
-  lastName: 'Lee',
-  email: 'ann@example.test',
-  customerKey: 'key-ann',
-  ttl: 77,
-};
-
-function sessionOf(account: AccountRow, id: string): SessionRow {
-  return {
-    id,
-    accountId: account.id,
-    username: account.username,
-    door: 'xweb',
-    createdAt: AT + 1,
-    lastSeenAt: AT + 2,
-    idleTtl: 3,
-    idleExpiresAt: AT + 4,
-    absoluteExpiresAt: AT + 5,
-    revokedAt: null,
-    revokeReason: null,
-    clientIp: '192.0.2.7',
-    userAgent: 'agent/8',
-  };
-}
 
 describe('SQLite store: the idle-expiry index', () => {
   let store: SqliteStore;
@@ -61,7 +27,7 @@ describe('SQLite store: the idle-expiry index', () => {
     const idleWrites = () => (db.prepare('SELECT count(*) AS n FROM idle_writes').get() as { n: number }).n;
     try {
       await store.useTokens([{ hash: Buffer.alloc(32, 5), use: () => ({ lastSeenAt: AT + 50, idleExpiresAt: undefined }) }]);
-      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4 });
+      expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 50, idleExpiresAt: AT + 4000 });
       expect(idleWrites()).toBe(0);
       await store.useTokens([{ hash: Buffer.alloc(32, 5), use: () => ({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 }) }]);
       expect(await store.findSession('session-3')).toMatchObject({ lastSeenAt: AT + 60, idleExpiresAt: AT + 70 });
